@@ -1,0 +1,155 @@
+// IANA BGP code points used by the codec (RFC 4271 §4, IANA "BGP Parameters" registries).
+// Names follow the RFCs; values are `as const` so switch statements narrow on them.
+
+export const BGP_MARKER_LEN = 16;
+export const BGP_HEADER_LEN = 19;
+export const BGP_MAX_LEN = 4096; // RFC 4271 §4.1
+export const BGP_EXT_MAX_LEN = 65535; // RFC 8654
+
+export const MSG = {
+  OPEN: 1,
+  UPDATE: 2,
+  NOTIFICATION: 3,
+  KEEPALIVE: 4,
+  ROUTE_REFRESH: 5, // RFC 2918
+} as const;
+
+export const ATTR = {
+  ORIGIN: 1,
+  AS_PATH: 2,
+  NEXT_HOP: 3,
+  MULTI_EXIT_DISC: 4,
+  LOCAL_PREF: 5,
+  ATOMIC_AGGREGATE: 6,
+  AGGREGATOR: 7,
+  COMMUNITIES: 8, // RFC 1997
+  ORIGINATOR_ID: 9, // RFC 4456
+  CLUSTER_LIST: 10, // RFC 4456
+  MP_REACH_NLRI: 14, // RFC 4760
+  MP_UNREACH_NLRI: 15, // RFC 4760
+  EXTENDED_COMMUNITIES: 16, // RFC 4360
+  AS4_PATH: 17, // RFC 6793
+  AS4_AGGREGATOR: 18, // RFC 6793
+  LARGE_COMMUNITY: 32, // RFC 8092
+} as const;
+
+/** Path attribute flag bits (RFC 4271 §4.3). */
+export const ATTR_FLAG = {
+  OPTIONAL: 0x80,
+  TRANSITIVE: 0x40,
+  PARTIAL: 0x20,
+  EXTENDED_LENGTH: 0x10,
+} as const;
+
+export const ORIGIN = { IGP: 0, EGP: 1, INCOMPLETE: 2 } as const;
+
+/** AS_PATH segment types (RFC 4271 §4.3, RFC 5065 §3). */
+export const AS_SEG = {
+  AS_SET: 1,
+  AS_SEQUENCE: 2,
+  AS_CONFED_SEQUENCE: 3,
+  AS_CONFED_SET: 4,
+} as const;
+
+export const SAFI = {
+  UNICAST: 1,
+  MULTICAST: 2,
+  MPLS_LABEL: 4,
+  VPLS: 65,
+  EVPN: 70,
+  BGP_LS: 71,
+  SR_POLICY: 73,
+  MUP: 85,
+  MPLS_VPN: 128,
+  VPN_MULTICAST: 129,
+  RT_CONSTRAINT: 132,
+  FLOWSPEC: 133,
+  FLOWSPEC_VPN: 134,
+} as const;
+
+/** Capability codes (IANA "Capability Codes"). */
+export const CAP = {
+  MULTIPROTOCOL: 1, // RFC 4760
+  ROUTE_REFRESH: 2, // RFC 2918
+  EXTENDED_NEXT_HOP: 5, // RFC 8950
+  EXTENDED_MESSAGE: 6, // RFC 8654
+  GRACEFUL_RESTART: 64, // RFC 4724
+  FOUR_OCTET_AS: 65, // RFC 6793
+  ADD_PATH: 69, // RFC 7911
+  ENHANCED_ROUTE_REFRESH: 70, // RFC 7313
+  FQDN: 73, // draft-walton-bgp-hostname-capability
+  ROUTE_REFRESH_CISCO: 128,
+} as const;
+
+export const AS_TRANS = 23456; // RFC 6793 §9
+
+/** NOTIFICATION error codes (RFC 4271 §4.5, RFC 7313 §5). */
+export const ERR = {
+  MESSAGE_HEADER: 1,
+  OPEN_MESSAGE: 2,
+  UPDATE_MESSAGE: 3,
+  HOLD_TIMER_EXPIRED: 4,
+  FSM: 5,
+  CEASE: 6,
+  ROUTE_REFRESH_MESSAGE: 7,
+} as const;
+
+export const ERR_HEADER = {
+  CONNECTION_NOT_SYNCHRONIZED: 1,
+  BAD_MESSAGE_LENGTH: 2,
+  BAD_MESSAGE_TYPE: 3,
+} as const;
+
+export const ERR_OPEN = {
+  UNSUPPORTED_VERSION_NUMBER: 1,
+  BAD_PEER_AS: 2,
+  BAD_BGP_IDENTIFIER: 3,
+  UNSUPPORTED_OPTIONAL_PARAMETER: 4,
+  UNACCEPTABLE_HOLD_TIME: 6,
+  UNSUPPORTED_CAPABILITY: 7, // RFC 5492
+  ROLE_MISMATCH: 11, // RFC 9234
+} as const;
+
+export const ERR_UPDATE = {
+  MALFORMED_ATTRIBUTE_LIST: 1,
+  UNRECOGNIZED_WELL_KNOWN_ATTRIBUTE: 2,
+  MISSING_WELL_KNOWN_ATTRIBUTE: 3,
+  ATTRIBUTE_FLAGS_ERROR: 4,
+  ATTRIBUTE_LENGTH_ERROR: 5,
+  INVALID_ORIGIN_ATTRIBUTE: 6,
+  INVALID_NEXT_HOP_ATTRIBUTE: 8,
+  OPTIONAL_ATTRIBUTE_ERROR: 9,
+  INVALID_NETWORK_FIELD: 10,
+  MALFORMED_AS_PATH: 11,
+} as const;
+
+export const ERR_FSM = {
+  UNSPECIFIED: 0,
+  UNEXPECTED_MESSAGE_IN_OPENSENT: 1, // RFC 6608
+  UNEXPECTED_MESSAGE_IN_OPENCONFIRM: 2,
+  UNEXPECTED_MESSAGE_IN_ESTABLISHED: 3,
+} as const;
+
+/** Cease subcodes (RFC 4486, RFC 8203, RFC 9003). */
+export const ERR_CEASE = {
+  MAXIMUM_NUMBER_OF_PREFIXES_REACHED: 1,
+  ADMINISTRATIVE_SHUTDOWN: 2,
+  PEER_DE_CONFIGURED: 3,
+  ADMINISTRATIVE_RESET: 4,
+  CONNECTION_REJECTED: 5,
+  OTHER_CONFIGURATION_CHANGE: 6,
+  CONNECTION_COLLISION_RESOLUTION: 7,
+  OUT_OF_RESOURCES: 8,
+  HARD_RESET: 9, // RFC 8538
+  BFD_DOWN: 10, // RFC 9384
+} as const;
+
+export const ERR_ROUTE_REFRESH = {
+  INVALID_MESSAGE_LENGTH: 1, // RFC 7313 §5
+} as const;
+
+/** ROUTE-REFRESH message subtypes (RFC 7313 §3.2). */
+export const RR_SUBTYPE = { NORMAL: 0, BORR: 1, EORR: 2 } as const;
+
+/** Optional parameter types of OPEN (RFC 5492, RFC 9072). */
+export const OPT_PARAM = { CAPABILITIES: 2, EXTENDED_LENGTH: 255 } as const;
