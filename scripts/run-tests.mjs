@@ -16,12 +16,20 @@ function walk(dir, out) {
 }
 const filter = process.argv[2];
 const files = ['dist/src', 'dist/test']
-  .flatMap((d) => { try { return walk(d, []); } catch { return []; } })
+  .flatMap((d) => {
+    try {
+      return walk(d, []);
+    } catch {
+      return [];
+    }
+  })
   .filter((f) => !filter || f.includes(filter))
   .sort();
 if (files.length === 0) {
   console.error('run-tests: no compiled tests found under dist/ (did the build run?)');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...files], { stdio: 'inherit' });
+const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...files], {
+  stdio: 'inherit',
+});
 process.exit(r.status ?? 1);

@@ -1,5 +1,5 @@
 // `nonstop demo` — placeholder for the README's main job.
-import type { Command } from './main.js';
+import type { Command } from './command.js';
 
 export const demoCommand: Command = {
   name: 'demo',

@@ -3,13 +3,7 @@
 
 import { mrtCommand } from './mrt.js';
 import { demoCommand } from './demo.js';
-
-export interface Command {
-  readonly name: string;
-  readonly summary: string;
-  /** Runs the command; returns the process exit code. */
-  run(args: string[]): Promise<number>;
-}
+import type { Command } from './command.js';
 
 const commands: readonly Command[] = [demoCommand, mrtCommand];
 

@@ -1,5 +1,5 @@
 // `nonstop mrt ...` — placeholder wired by the MRT work (dump, stats).
-import type { Command } from './main.js';
+import type { Command } from './command.js';
 
 export const mrtCommand: Command = {
   name: 'mrt',

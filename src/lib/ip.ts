@@ -16,7 +16,9 @@ export interface Prefix {
 const dec: string[] = Array.from({ length: 256 }, (_, i) => String(i));
 
 export function formatIPv4(b: Uint8Array, off = 0): string {
-  return dec[b[off]!]! + '.' + dec[b[off + 1]!]! + '.' + dec[b[off + 2]!]! + '.' + dec[b[off + 3]!]!;
+  return (
+    dec[b[off]!]! + '.' + dec[b[off + 1]!]! + '.' + dec[b[off + 2]!]! + '.' + dec[b[off + 3]!]!
+  );
 }
 
 export function formatIPv6(b: Uint8Array, off = 0): string {
