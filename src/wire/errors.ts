@@ -7,7 +7,8 @@
 // - 'treat-as-withdraw': the UPDATE's NLRI (incl. MP_REACH) are handled as withdrawn;
 // - 'attribute-discard': the malformed attribute is dropped and the UPDATE processed.
 
-export type ErrorAction = 'session-reset' | 'afi-safi-disable' | 'treat-as-withdraw' | 'attribute-discard';
+export type ErrorAction =
+  'session-reset' | 'afi-safi-disable' | 'treat-as-withdraw' | 'attribute-discard';
 
 export interface BgpError {
   readonly action: ErrorAction;

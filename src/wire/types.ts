@@ -55,9 +55,19 @@ export type PathAttribute =
       /** Width of ASNs on the wire: 4 for AS4_PATH and for AS_PATH when ctx.as4. */
       readonly asnWidth: 2 | 4;
     }
-  | { readonly kind: 'next-hop'; readonly code: 3; readonly flags: number; readonly nextHop: Uint8Array }
+  | {
+      readonly kind: 'next-hop';
+      readonly code: 3;
+      readonly flags: number;
+      readonly nextHop: Uint8Array;
+    }
   | { readonly kind: 'med'; readonly code: 4; readonly flags: number; readonly med: number }
-  | { readonly kind: 'local-pref'; readonly code: 5; readonly flags: number; readonly localPref: number }
+  | {
+      readonly kind: 'local-pref';
+      readonly code: 5;
+      readonly flags: number;
+      readonly localPref: number;
+    }
   | { readonly kind: 'atomic-aggregate'; readonly code: 6; readonly flags: number }
   | {
       readonly kind: 'aggregator';
@@ -67,9 +77,24 @@ export type PathAttribute =
       readonly address: Uint8Array;
       readonly asnWidth: 2 | 4;
     }
-  | { readonly kind: 'communities'; readonly code: 8; readonly flags: number; readonly communities: readonly number[] }
-  | { readonly kind: 'originator-id'; readonly code: 9; readonly flags: number; readonly originatorId: Uint8Array }
-  | { readonly kind: 'cluster-list'; readonly code: 10; readonly flags: number; readonly clusterIds: readonly Uint8Array[] }
+  | {
+      readonly kind: 'communities';
+      readonly code: 8;
+      readonly flags: number;
+      readonly communities: readonly number[];
+    }
+  | {
+      readonly kind: 'originator-id';
+      readonly code: 9;
+      readonly flags: number;
+      readonly originatorId: Uint8Array;
+    }
+  | {
+      readonly kind: 'cluster-list';
+      readonly code: 10;
+      readonly flags: number;
+      readonly clusterIds: readonly Uint8Array[];
+    }
   | MpReach
   | MpUnreach
   | {
@@ -128,7 +153,13 @@ export interface MpUnreach {
 // Messages.
 
 export type Capability =
-  | { readonly kind: 'multiprotocol'; readonly code: 1; readonly afi: number; readonly reserved: number; readonly safi: number }
+  | {
+      readonly kind: 'multiprotocol';
+      readonly code: 1;
+      readonly afi: number;
+      readonly reserved: number;
+      readonly safi: number;
+    }
   | { readonly kind: 'route-refresh'; readonly code: 2 | 128 }
   | { readonly kind: 'extended-message'; readonly code: 6 }
   | {
@@ -137,14 +168,22 @@ export type Capability =
       /** The 4-bit flags field (R = 0x8, N = 0x4 of RFC 8538). */
       readonly flags: number;
       readonly restartTime: number;
-      readonly families: readonly { readonly afi: number; readonly safi: number; readonly flags: number }[];
+      readonly families: readonly {
+        readonly afi: number;
+        readonly safi: number;
+        readonly flags: number;
+      }[];
     }
   | { readonly kind: 'four-octet-as'; readonly code: 65; readonly asn: number }
   | {
       readonly kind: 'add-path';
       readonly code: 69;
       /** sendReceive: 1 = receive, 2 = send, 3 = both (RFC 7911 §4). */
-      readonly families: readonly { readonly afi: number; readonly safi: number; readonly sendReceive: number }[];
+      readonly families: readonly {
+        readonly afi: number;
+        readonly safi: number;
+        readonly sendReceive: number;
+      }[];
     }
   | { readonly kind: 'enhanced-route-refresh'; readonly code: 70 }
   | { readonly kind: 'unknown'; readonly code: number; readonly data: Uint8Array };
@@ -198,8 +237,4 @@ export interface RouteRefreshMessage {
 }
 
 export type BgpMessage =
-  | OpenMessage
-  | UpdateMessage
-  | NotificationMessage
-  | KeepaliveMessage
-  | RouteRefreshMessage;
+  OpenMessage | UpdateMessage | NotificationMessage | KeepaliveMessage | RouteRefreshMessage;
