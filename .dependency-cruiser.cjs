@@ -40,6 +40,14 @@ module.exports = {
       to: { dependencyTypes: ['core'], path: '^(node:)?(fs|net|dgram|child_process|http|https|worker_threads|os|cluster|timers)' },
     },
     {
+      name: 'mrt-io-at-the-edge',
+      comment:
+        'mrt/ reads and writes files, but only source.ts (input, decompression) and text-out.ts (output) touch I/O; the rest is pure over bytes',
+      severity: 'error',
+      from: { path: '^src/mrt/', pathNot: '^src/mrt/(source|text-out)\\.ts$' },
+      to: { dependencyTypes: ['core'], path: '^(node:)?(fs|net|dgram|child_process|http|https|worker_threads|os|cluster|timers|stream|zlib)' },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: {},
