@@ -20,7 +20,7 @@ import type { OpenMessage, UpdateMessage } from '../src/wire/types.js';
 import { context, decode, describeError, encode } from './support/codec.js';
 import { dataPath, requireData } from './support/data.js';
 import {
-  EXA_FAMILY,
+  assertOpaqueFamilies,
   messageOf,
   readDecodingVectors,
   type DecodingVector,
@@ -44,20 +44,7 @@ function checkUpdate(v: DecodingVector, u: UpdateMessage): void {
       `${v.name}: ExaBGP decoded ${o.key} (type ${o.code}); we have no such attribute`,
     );
   }
-  for (const fam of exp.opaqueFamilies) {
-    const [afi, safi] = EXA_FAMILY[fam] ?? [-1, -1];
-    const found = u.attributes.some(
-      (a) =>
-        (a.kind === 'mp-reach' || a.kind === 'mp-unreach') &&
-        a.afi === afi &&
-        a.safi === safi &&
-        a.opaque !== undefined,
-    );
-    assert.ok(
-      found,
-      `${v.name}: ExaBGP decoded family ${fam}; we hold no opaque MP_(UN)REACH_NLRI for it`,
-    );
-  }
+  assertOpaqueFamilies(u, exp.opaqueFamilies, v.name);
   assert.equal(
     u.errors,
     undefined,

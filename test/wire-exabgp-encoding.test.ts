@@ -18,6 +18,7 @@ import { context, decode, describeError, encode } from './support/codec.js';
 import { dataPath, requireData } from './support/data.js';
 import {
   EXA_FAMILY,
+  assertOpaqueFamilies,
   readCiFile,
   readConfFacts,
   scanCiCounts,
@@ -93,20 +94,7 @@ function checkJson(where: string, u: UpdateMessage, json: unknown, as4: boolean)
       `${where}: ExaBGP decoded ${o.key} (type ${o.code}); we have no such attribute`,
     );
   }
-  for (const fam of exp.opaqueFamilies) {
-    const [afi, safi] = EXA_FAMILY[fam] ?? [-1, -1];
-    const found = u.attributes.some(
-      (a) =>
-        (a.kind === 'mp-reach' || a.kind === 'mp-unreach') &&
-        a.afi === afi &&
-        a.safi === safi &&
-        a.opaque !== undefined,
-    );
-    assert.ok(
-      found,
-      `${where}: ExaBGP decoded family ${fam}; we hold no opaque MP_(UN)REACH_NLRI for it`,
-    );
-  }
+  assertOpaqueFamilies(u, exp.opaqueFamilies, where);
 }
 
 describe('exabgp encoding vectors', () => {

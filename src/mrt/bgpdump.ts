@@ -139,7 +139,7 @@ export class BgpdumpFormatter {
     // bgpdump formats only subtype 2 as IPv6 (not 4)
     const text6 = st === 2;
     const time = this.time(this.change ? uptime : r.timestamp);
-    let line =
+    const line =
       'TABLE_DUMP|' +
       time +
       '|B|' +
@@ -154,11 +154,14 @@ export class BgpdumpFormatter {
       a.asPath() +
       '|' +
       a.describeOrigin();
-    if (this.m) {
-      const nh = a.v6UnicastNextHop() ?? formatIPv4(a.nextHop);
-      line += '|' + nh + '|' + a.localPrefOr0() + '|' + a.medOr0() + '|' + a.tailEnd();
-    } else line += '\n';
-    this.emit(line);
+    this.emit(line + this.ribTail(a));
+  }
+
+  /** The end of a RIB line after ORIGIN: next hop, LOCAL_PREF, MED and the rest (-m only). */
+  private ribTail(a: BgpdumpAttrs): string {
+    if (!this.m) return '\n';
+    const nh = a.v6UnicastNextHop() ?? formatIPv4(a.nextHop);
+    return '|' + nh + '|' + a.localPrefOr0() + '|' + a.medOr0() + '|' + a.tailEnd();
   }
 
   private emit(line: string): void {
@@ -247,7 +250,7 @@ export class BgpdumpFormatter {
         );
         continue;
       }
-      let line =
+      const line =
         label +
         this.time(this.change ? originated : r.timestamp) +
         '|B|' +
@@ -257,11 +260,7 @@ export class BgpdumpFormatter {
         a.asPath() +
         '|' +
         a.describeOrigin();
-      if (this.m) {
-        const nh = a.v6UnicastNextHop() ?? formatIPv4(a.nextHop);
-        line += '|' + nh + '|' + a.localPrefOr0() + '|' + a.medOr0() + '|' + a.tailEnd();
-      } else line += '\n';
-      this.emit(line);
+      this.emit(line + this.ribTail(a));
     }
   }
 

@@ -93,6 +93,16 @@ export function encodeMessage(m: BgpMessage, ctx: CodecContext): Uint8Array {
   const w = scratch;
   w.reset();
   w.pos = BGP_HEADER_LEN; // the scratch writer always has room for the header
+  encodeBody(w, m, ctx);
+  const len = w.pos;
+  const max = ctx.extendedMessage ? BGP_EXT_MAX_LEN : BGP_MAX_LEN;
+  if (len > max) throw new RangeError(`message of ${len} octets exceeds the maximum of ${max}`);
+  writeHeader(w.buf, 0, len, m.type);
+  return w.finish();
+}
+
+/** Writes the message body (everything after the header) of a non-KEEPALIVE message. */
+function encodeBody(w: Writer, m: Exclude<BgpMessage, { type: 4 }>, ctx: CodecContext): void {
   switch (m.type) {
     case MSG.OPEN:
       encodeOpen(w, m);
@@ -107,11 +117,6 @@ export function encodeMessage(m: BgpMessage, ctx: CodecContext): Uint8Array {
       encodeRouteRefresh(w, m);
       break;
   }
-  const len = w.pos;
-  const max = ctx.extendedMessage ? BGP_EXT_MAX_LEN : BGP_MAX_LEN;
-  if (len > max) throw new RangeError(`message of ${len} octets exceeds the maximum of ${max}`);
-  writeHeader(w.buf, 0, len, m.type);
-  return w.finish();
 }
 
 /** Octets `encodeMessage` would produce, without the size limit check. */
@@ -120,20 +125,7 @@ export function encodedLength(m: BgpMessage, ctx: CodecContext): number {
   const w = scratch;
   w.reset();
   w.reserve(4);
-  switch (m.type) {
-    case MSG.OPEN:
-      encodeOpen(w, m);
-      break;
-    case MSG.UPDATE:
-      encodeUpdate(w, m, ctx);
-      break;
-    case MSG.NOTIFICATION:
-      encodeNotification(w, m);
-      break;
-    case MSG.ROUTE_REFRESH:
-      encodeRouteRefresh(w, m);
-      break;
-  }
+  encodeBody(w, m, ctx);
   return w.pos - 4 + BGP_HEADER_LEN;
 }
 

@@ -6,6 +6,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fromHex } from '../../src/lib/bytes.js';
+import assert from 'node:assert/strict';
+import type { UpdateMessage } from '../../src/wire/types.js';
 
 export const MARKER = new Uint8Array(16).fill(0xff);
 
@@ -291,4 +293,26 @@ export function messageOf(v: DecodingVector): Uint8Array {
   body.set([0, 0, attr.length >> 8, attr.length & 0xff]);
   body.set(attr, 4);
   return withHeader(2, body);
+}
+
+/** Every family ExaBGP decoded but we keep opaque must be held as opaque MP_(UN)REACH NLRI. */
+export function assertOpaqueFamilies(
+  u: UpdateMessage,
+  families: readonly string[],
+  where: string,
+): void {
+  for (const fam of families) {
+    const [afi, safi] = EXA_FAMILY[fam] ?? [-1, -1];
+    const found = u.attributes.some(
+      (a) =>
+        (a.kind === 'mp-reach' || a.kind === 'mp-unreach') &&
+        a.afi === afi &&
+        a.safi === safi &&
+        a.opaque !== undefined,
+    );
+    assert.ok(
+      found,
+      `${where}: ExaBGP decoded family ${fam}; we hold no opaque MP_(UN)REACH_NLRI for it`,
+    );
+  }
 }
