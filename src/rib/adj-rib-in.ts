@@ -1,0 +1,201 @@
+// Adj-RIB-In (RFC 4271 §3.2, §9.1): the routes one peer advertised to us, before import
+// policy (optional, the "soft reconfiguration inbound" copy) and after it (the routes
+// that feed the decision process), keyed by (prefix, ADD-PATH path ID). Graceful restart
+// (RFC 4724 §4.2): when the peer restarts, its routes are marked stale and kept; each
+// one it sends again is fresh; at End-of-RIB (or when the restart timer fires) the routes
+// still stale are swept.
+//
+// Our implementation: one AdjRibIn per peer and address family (End-of-RIB and the
+// stale timer are per family). Marking stale is O(1): the current tables become the stale
+// tables and new, empty tables take their place; a route sent again moves back. Sweeping
+// is a generator, so the caller can withdraw a million stale routes from the Loc-RIB in
+// slices. Marking stale again before a sweep (a second restart) merges the fresh routes
+// into the stale tables in one pass over the smaller of the two.
+//
+// The tables hold references to the pool's sets (retain on store, release on removal).
+
+import type { AttrPool, AttrSet } from './attr-set.js';
+import { PathTable } from './path-table.js';
+import type { PrefixKey } from './prefix-key.js';
+import type { PeerRef } from './route.js';
+
+export interface AdjRibInOptions {
+  /** Keep the pre-policy routes too (for re-running import policy without a refresh). */
+  readonly keepPrePolicy?: boolean;
+}
+
+/** One route removed from the post-policy view (sweep or drain). */
+export interface RemovedRoute {
+  readonly key: PrefixKey;
+  readonly pathId: number;
+  readonly attrs: AttrSet;
+}
+
+export class AdjRibIn {
+  readonly peer: PeerRef;
+  private readonly pool: AttrPool;
+  private pre: PathTable<AttrSet> | undefined;
+  private post = new PathTable<AttrSet>();
+  private stalePre: PathTable<AttrSet> | undefined;
+  private stalePost: PathTable<AttrSet> | undefined;
+
+  constructor(peer: PeerRef, pool: AttrPool, opts?: AdjRibInOptions) {
+    this.peer = peer;
+    this.pool = pool;
+    if (opts?.keepPrePolicy) this.pre = new PathTable<AttrSet>();
+  }
+
+  /** Post-policy routes held (fresh and stale). */
+  get size(): number {
+    return this.post.size + (this.stalePost?.size ?? 0);
+  }
+
+  /** Post-policy routes still marked stale. */
+  get staleCount(): number {
+    return this.stalePost?.size ?? 0;
+  }
+
+  /**
+   * Store an announcement: `pre` as received (kept only with keepPrePolicy) and `post`
+   * after import policy, undefined when policy rejected it. Returns the post-policy set
+   * the route had before (fresh or stale), if any. The tables take their own references.
+   */
+  announce(
+    key: PrefixKey,
+    pathId: number,
+    pre: AttrSet,
+    post: AttrSet | undefined,
+  ): AttrSet | undefined {
+    // Take the new references before dropping old ones: the new set may be the old one.
+    if (this.pre) this.pool.retain(pre);
+    if (post) this.pool.retain(post);
+    let previous = this.unstale(key, pathId);
+    if (this.pre) {
+      const old = this.pre.set(key, pathId, pre);
+      if (old) this.pool.release(old);
+    }
+    const old = post ? this.post.set(key, pathId, post) : this.post.delete(key, pathId);
+    if (old) {
+      previous = old;
+      this.pool.release(old);
+    }
+    return previous;
+  }
+
+  /** Remove a route (withdrawn by the peer); returns its post-policy set, if it had one. */
+  withdraw(key: PrefixKey, pathId: number): AttrSet | undefined {
+    let previous = this.unstale(key, pathId);
+    const oldPre = this.pre?.delete(key, pathId);
+    if (oldPre) this.pool.release(oldPre);
+    const old = this.post.delete(key, pathId);
+    if (old) {
+      previous = old;
+      this.pool.release(old);
+    }
+    return previous;
+  }
+
+  /** The post-policy set of a route (fresh or stale). */
+  get(key: PrefixKey, pathId = 0): AttrSet | undefined {
+    return this.post.get(key, pathId) ?? this.stalePost?.get(key, pathId);
+  }
+
+  /** The pre-policy set of a route (only with keepPrePolicy). */
+  getPrePolicy(key: PrefixKey, pathId = 0): AttrSet | undefined {
+    return this.pre?.get(key, pathId) ?? this.stalePre?.get(key, pathId);
+  }
+
+  isStale(key: PrefixKey, pathId = 0): boolean {
+    if (this.post.get(key, pathId) !== undefined) return false;
+    return this.stalePost?.get(key, pathId) !== undefined;
+  }
+
+  /** RFC 4724 §4.2: the peer restarted; keep its routes, marked stale. */
+  markAllStale(): void {
+    if (!this.stalePost) {
+      this.stalePost = this.post;
+      this.stalePre = this.pre;
+      this.post = new PathTable<AttrSet>();
+      if (this.pre) this.pre = new PathTable<AttrSet>();
+      return;
+    }
+    this.stalePost = mergeInto(this.post, this.stalePost);
+    this.post = new PathTable<AttrSet>();
+    if (this.pre && this.stalePre) {
+      this.stalePre = mergeInto(this.pre, this.stalePre);
+      this.pre = new PathTable<AttrSet>();
+    }
+  }
+
+  /**
+   * Remove every route still stale (End-of-RIB received, or the stale timer fired).
+   * Yields each removed post-policy route so the caller can withdraw it from the Loc-RIB;
+   * stop and resume at will (removal happens as the walk advances).
+   */
+  *sweepStale(): Generator<RemovedRoute> {
+    const stalePre = this.stalePre;
+    if (stalePre) for (const [key, id, s] of stalePre.entries()) this.dropStalePre(key, id, s);
+    const stale = this.stalePost;
+    if (stale) {
+      for (const [key, pathId, attrs] of stale.entries()) {
+        stale.delete(key, pathId);
+        yield { key, pathId, attrs };
+        this.pool.release(attrs);
+      }
+    }
+    this.stalePost = undefined;
+    this.stalePre = undefined;
+  }
+
+  /**
+   * Remove every route (session down without graceful restart), yielding each removed
+   * post-policy route; like sweepStale, resumable.
+   */
+  *drain(): Generator<RemovedRoute> {
+    yield* this.sweepStale();
+    if (this.pre) {
+      for (const [, , s] of this.pre.entries()) this.pool.release(s);
+      this.pre.clear();
+    }
+    const post = this.post;
+    for (const [key, pathId, attrs] of post.entries()) {
+      post.delete(key, pathId);
+      yield { key, pathId, attrs };
+      this.pool.release(attrs);
+    }
+  }
+
+  /** Every post-policy route, fresh and stale: (key, path ID, set, stale). */
+  *entries(): Generator<[PrefixKey, number, AttrSet, boolean]> {
+    for (const [k, id, s] of this.post.entries()) yield [k, id, s, false];
+    if (this.stalePost) for (const [k, id, s] of this.stalePost.entries()) yield [k, id, s, true];
+  }
+
+  /** Every pre-policy route (only with keepPrePolicy). */
+  *prePolicyEntries(): Generator<[PrefixKey, number, AttrSet]> {
+    if (this.pre) yield* this.pre.entries();
+    if (this.stalePre) yield* this.stalePre.entries();
+  }
+
+  /** Take a route out of the stale tables; returns its stale post-policy set. */
+  private unstale(key: PrefixKey, pathId: number): AttrSet | undefined {
+    if (!this.stalePost) return undefined;
+    const sp = this.stalePre?.delete(key, pathId);
+    if (sp) this.pool.release(sp);
+    const s = this.stalePost.delete(key, pathId);
+    if (s) this.pool.release(s);
+    return s;
+  }
+
+  private dropStalePre(key: PrefixKey, pathId: number, s: AttrSet): void {
+    this.stalePre?.delete(key, pathId);
+    this.pool.release(s);
+  }
+}
+
+/** Merge two tables with no key in common; returns the merged (larger) one. */
+function mergeInto(a: PathTable<AttrSet>, b: PathTable<AttrSet>): PathTable<AttrSet> {
+  const [small, large] = a.size <= b.size ? [a, b] : [b, a];
+  for (const [k, id, s] of small.entries()) large.set(k, id, s);
+  return large;
+}
