@@ -1,0 +1,496 @@
+// Route engine scenarios. Expected values follow from the RFC rules named in each test
+// (RFC 4271 §5, §9; RFC 4456; RFC 4486; RFC 4724; RFC 7606; RFC 8212), not from our output:
+// the UPDATEs a fake session "sends" are decoded with wire/ and checked field by field.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ManualClock } from '../../lib/clock.js';
+import { formatAddr, formatPrefix, parseAddr, parsePrefix } from '../../lib/ip.js';
+import {
+  AS_SEG,
+  ATTR_DEFAULT_FLAGS,
+  AS4_CONTEXT,
+  decodeMessage,
+  type Nlri,
+  type PathAttribute,
+  type UpdateMessage,
+} from '../../wire/index.js';
+import { compilePolicy, type CompiledPolicy } from '../../policy/index.js';
+import {
+  RouteEngine,
+  type FibChange,
+  type NeighborSpec,
+  type SessionInfo,
+} from './route-engine.js';
+
+const LOCAL_AS = 65001;
+
+function acceptAll(): CompiledPolicy {
+  const r = compilePolicy({ default: 'accept' }, 'all');
+  if (!r.ok) throw new Error('policy');
+  return r.value;
+}
+
+interface FakePeer {
+  id: number;
+  sent: UpdateMessage[];
+  stopped?: { code: number; subcode: number; data: Uint8Array };
+}
+
+function setup(opts?: { maxPrefix?: NeighborSpec['maxPrefix'] }) {
+  const clock = new ManualClock(0);
+  const fib: FibChange[] = [];
+  const engine = new RouteEngine({
+    localAsn: LOCAL_AS,
+    routerId: parseAddr('198.18.0.1')!,
+    clock,
+    schedule: (fn) => fn(),
+    onFib: (c) => fib.push(...c),
+  });
+  const peers = new Map<string, FakePeer>();
+  function peer(
+    name: string,
+    asn: number,
+    o?: {
+      rrClient?: boolean;
+      policies?: boolean;
+      maxPrefix?: NeighborSpec['maxPrefix'];
+      gr?: boolean;
+    },
+  ): FakePeer {
+    const spec: NeighborSpec = {
+      name,
+      address: parseAddr(name)!,
+      asn,
+      rrClient: o?.rrClient ?? false,
+      nextHopSelf: false,
+      importPolicy: o?.policies === false ? undefined : [acceptAll()],
+      exportPolicy: o?.policies === false ? undefined : [acceptAll()],
+      maxPrefix: o?.maxPrefix ?? opts?.maxPrefix,
+      gracefulRestart: o?.gr ?? true,
+      staleRoutesTime: 360,
+    };
+    const p: FakePeer = { id: engine.addNeighbor(spec), sent: [] };
+    peers.set(name, p);
+    return p;
+  }
+  function up(
+    p: FakePeer,
+    asn: number,
+    localAddress: string,
+    families = [{ afi: 1, safi: 1 }],
+    gr = true,
+  ) {
+    const info: SessionInfo = {
+      internal: asn === LOCAL_AS,
+      peerBgpId: `10.0.0.${p.id}`,
+      families,
+      gracefulRestart: gr ? { restartTime: 120, flags: 0, families: [] } : null,
+      receive: AS4_CONTEXT,
+      send: AS4_CONTEXT,
+    };
+    engine.sessionUp(
+      p.id,
+      info,
+      {
+        send: (msgs) => {
+          for (const m of msgs) {
+            const r = decodeMessage(m, AS4_CONTEXT);
+            assert.ok(r.ok, 'engine sent an undecodable message');
+            assert.ok(m.length <= 4096, 'UPDATE longer than 4096 octets');
+            if (r.message.type === 2) p.sent.push(r.message);
+          }
+        },
+        stop: (_reason, n) => {
+          p.stopped = n;
+        },
+      },
+      parseAddr(localAddress)!,
+    );
+  }
+  return { engine, clock, fib, peer, up };
+}
+
+function route(
+  prefixes: string[],
+  path: number[],
+  nextHop: string,
+  extra: PathAttribute[] = [],
+): UpdateMessage {
+  return {
+    type: 2,
+    withdrawn: [],
+    nlri: prefixes.map((p) => ({ prefix: parsePrefix(p)! })),
+    attributes: (
+      [
+        { kind: 'origin', code: 1, flags: ATTR_DEFAULT_FLAGS[1]!, origin: 0 },
+        {
+          kind: 'as-path',
+          code: 2,
+          flags: ATTR_DEFAULT_FLAGS[2]!,
+          asnWidth: 4,
+          segments: path.length ? [{ type: AS_SEG.AS_SEQUENCE, asns: path }] : [],
+        },
+        { kind: 'next-hop', code: 3, flags: ATTR_DEFAULT_FLAGS[3]!, nextHop: parseAddr(nextHop)! },
+        ...extra,
+      ] as PathAttribute[]
+    ).sort((a, b) => a.code - b.code),
+  };
+}
+
+function withdraw(prefixes: string[]): UpdateMessage {
+  return {
+    type: 2,
+    withdrawn: prefixes.map((p) => ({ prefix: parsePrefix(p)! })),
+    nlri: [],
+    attributes: [],
+  };
+}
+
+/** Announced and withdrawn prefixes in what a peer received, in order, with attributes. */
+function received(p: FakePeer): {
+  announced: Map<string, PathAttribute[]>;
+  withdrawn: string[];
+  eor: number;
+} {
+  const announced = new Map<string, PathAttribute[]>();
+  const withdrawn: string[] = [];
+  let eor = 0;
+  for (const u of p.sent) {
+    const mpR = u.attributes.find((a) => a.kind === 'mp-reach');
+    const mpU = u.attributes.find((a) => a.kind === 'mp-unreach');
+    const nl: Nlri[] = [...u.nlri, ...(mpR?.kind === 'mp-reach' ? (mpR.nlri ?? []) : [])];
+    const wd: Nlri[] = [
+      ...u.withdrawn,
+      ...(mpU?.kind === 'mp-unreach' ? (mpU.withdrawn ?? []) : []),
+    ];
+    if (nl.length === 0 && wd.length === 0) eor++;
+    for (const w of wd) {
+      withdrawn.push(formatPrefix(w.prefix));
+      announced.delete(formatPrefix(w.prefix));
+    }
+    for (const n of nl) announced.set(formatPrefix(n.prefix), [...u.attributes]);
+  }
+  return { announced, withdrawn, eor };
+}
+
+const asPathOf = (attrs: PathAttribute[]): number[] =>
+  attrs.flatMap((a) => (a.kind === 'as-path' ? a.segments.flatMap((s) => s.asns) : []));
+const nextHopOf = (attrs: PathAttribute[]): string | undefined => {
+  for (const a of attrs) {
+    if (a.kind === 'next-hop') return formatAddr(a.nextHop);
+    if (a.kind === 'mp-reach') return formatAddr(a.nextHop.subarray(0, 16));
+  }
+  return undefined;
+};
+const has = (attrs: PathAttribute[], kind: PathAttribute['kind']): boolean =>
+  attrs.some((a) => a.kind === kind);
+
+test('eBGP → eBGP: our AS prepended, next hop self, LOCAL_PREF and received MED not passed on (RFC 4271 §5.1)', () => {
+  const { engine, peer, up, fib } = setup();
+  const a = peer('198.18.1.2', 65002);
+  const b = peer('198.18.2.2', 65003);
+  up(a, 65002, '198.18.1.1');
+  up(b, 65003, '198.18.2.1');
+  engine.receiveUpdate(
+    a.id,
+    route(['198.18.100.0/24'], [65002, 64500], '198.18.1.2', [
+      { kind: 'med', code: 4, flags: ATTR_DEFAULT_FLAGS[4]!, med: 50 },
+    ]),
+  );
+  const got = received(b).announced.get('198.18.100.0/24');
+  assert.ok(got, 'route not exported');
+  assert.deepEqual(asPathOf(got), [65001, 65002, 64500]);
+  assert.equal(nextHopOf(got), '198.18.2.1');
+  assert.ok(!has(got, 'local-pref'));
+  assert.ok(!has(got, 'med'));
+  // The route goes to the FIB with the eBGP next hop.
+  assert.deepEqual(
+    fib.map((c) => [c.op, formatPrefix(c.prefix), c.nextHop && formatAddr(c.nextHop)]),
+    [['replace', '198.18.100.0/24', '198.18.1.2']],
+  );
+  // Never back to the peer it came from.
+  assert.equal(received(a).announced.size, 0);
+});
+
+test('eBGP → iBGP: AS path and next hop unchanged, LOCAL_PREF 100 added', () => {
+  const { engine, peer, up } = setup();
+  const a = peer('198.18.1.2', 65002);
+  const c = peer('198.18.3.2', LOCAL_AS);
+  up(a, 65002, '198.18.1.1');
+  up(c, LOCAL_AS, '198.18.3.1');
+  engine.receiveUpdate(a.id, route(['198.18.100.0/24'], [65002], '198.18.1.2'));
+  const got = received(c).announced.get('198.18.100.0/24')!;
+  assert.deepEqual(asPathOf(got), [65002]);
+  assert.equal(nextHopOf(got), '198.18.1.2');
+  const lp = got.find((x) => x.kind === 'local-pref');
+  assert.ok(lp?.kind === 'local-pref' && lp.localPref === 100);
+});
+
+test('iBGP split horizon and route reflection (RFC 4456 §6, §8)', () => {
+  const { engine, peer, up } = setup();
+  const nonClient1 = peer('198.18.3.2', LOCAL_AS);
+  const nonClient2 = peer('198.18.4.2', LOCAL_AS);
+  const client = peer('198.18.5.2', LOCAL_AS, { rrClient: true });
+  up(nonClient1, LOCAL_AS, '198.18.3.1');
+  up(nonClient2, LOCAL_AS, '198.18.4.1');
+  up(client, LOCAL_AS, '198.18.5.1');
+  engine.receiveUpdate(nonClient1.id, route(['198.18.100.0/24'], [65010], '198.18.9.9'));
+  // From a non-client: to clients only.
+  assert.equal(received(nonClient2).announced.size, 0);
+  const got = received(client).announced.get('198.18.100.0/24')!;
+  const orig = got.find((x) => x.kind === 'originator-id');
+  assert.ok(orig?.kind === 'originator-id');
+  assert.equal(formatAddr(orig.originatorId), `10.0.0.${nonClient1.id}`); // the originator's BGP Identifier
+  const cl = got.find((x) => x.kind === 'cluster-list');
+  assert.ok(cl?.kind === 'cluster-list');
+  assert.deepEqual(cl.clusterIds.map(formatAddr), ['198.18.0.1']); // our cluster ID = router ID
+  // From a client: to everyone else.
+  engine.receiveUpdate(client.id, route(['198.18.101.0/24'], [65011], '198.18.9.8'));
+  assert.ok(received(nonClient1).announced.has('198.18.101.0/24'));
+  assert.ok(received(nonClient2).announced.has('198.18.101.0/24'));
+});
+
+test('loops are not accepted: our AS in an eBGP path, our router ID as ORIGINATOR_ID', () => {
+  const { engine, peer, up } = setup();
+  const a = peer('198.18.1.2', 65002);
+  const b = peer('198.18.2.2', 65003);
+  const c = peer('198.18.3.2', LOCAL_AS);
+  up(a, 65002, '198.18.1.1');
+  up(b, 65003, '198.18.2.1');
+  up(c, LOCAL_AS, '198.18.3.1');
+  engine.receiveUpdate(a.id, route(['198.18.100.0/24'], [65002, LOCAL_AS, 64500], '198.18.1.2'));
+  engine.receiveUpdate(
+    c.id,
+    route(['198.18.101.0/24'], [], '198.18.3.2', [
+      {
+        kind: 'originator-id',
+        code: 9,
+        flags: ATTR_DEFAULT_FLAGS[9]!,
+        originatorId: parseAddr('198.18.0.1')!,
+      },
+    ]),
+  );
+  // Looped routes stay in the pre-policy Adj-RIB-In only: they are not candidates.
+  assert.equal(engine.locRib.size, 0);
+  assert.equal(received(b).announced.size, 0);
+  assert.equal(engine.ribEntry(parsePrefix('198.18.100.0/24')!), undefined);
+});
+
+test('RFC 8212: an eBGP peer without policy neither imports nor exports', () => {
+  const { engine, peer, up } = setup();
+  const a = peer('198.18.1.2', 65002, { policies: false });
+  const b = peer('198.18.2.2', 65003);
+  up(a, 65002, '198.18.1.1');
+  up(b, 65003, '198.18.2.1');
+  engine.receiveUpdate(a.id, route(['198.18.100.0/24'], [65002], '198.18.1.2'));
+  assert.equal(received(b).announced.size, 0);
+  assert.equal(engine.neighborState(a.id)!.received, 0); // rejected by import: not in post-policy
+});
+
+test('withdrawals propagate and a better path replaces the best', () => {
+  const { engine, peer, up } = setup();
+  const a = peer('198.18.1.2', 65002);
+  const c = peer('198.18.3.2', 65004);
+  const b = peer('198.18.2.2', 65003);
+  up(a, 65002, '198.18.1.1');
+  up(c, 65004, '198.18.3.1');
+  up(b, 65003, '198.18.2.1');
+  engine.receiveUpdate(a.id, route(['198.18.100.0/24'], [65002, 64500, 64501], '198.18.1.2'));
+  engine.receiveUpdate(c.id, route(['198.18.100.0/24'], [65004, 64501], '198.18.3.2')); // shorter AS path
+  assert.deepEqual(asPathOf(received(b).announced.get('198.18.100.0/24')!), [65001, 65004, 64501]);
+  const entry = engine.ribEntry(parsePrefix('198.18.100.0/24')!)!;
+  assert.equal(entry.paths.length, 2);
+  assert.match(entry.reason, /AS.?path/i);
+  engine.receiveUpdate(c.id, withdraw(['198.18.100.0/24']));
+  assert.deepEqual(
+    asPathOf(received(b).announced.get('198.18.100.0/24')!),
+    [65001, 65002, 64500, 64501],
+  );
+  engine.receiveUpdate(a.id, withdraw(['198.18.100.0/24']));
+  assert.deepEqual(received(b).withdrawn, ['198.18.100.0/24']);
+  assert.equal(received(b).announced.size, 0);
+});
+
+test('RFC 7606 treat-as-withdraw removes the route', () => {
+  const { engine, peer, up } = setup();
+  const a = peer('198.18.1.2', 65002);
+  const b = peer('198.18.2.2', 65003);
+  up(a, 65002, '198.18.1.1');
+  up(b, 65003, '198.18.2.1');
+  engine.receiveUpdate(a.id, route(['198.18.100.0/24'], [65002], '198.18.1.2'));
+  engine.receiveUpdate(a.id, {
+    ...route(['198.18.100.0/24'], [65002], '198.18.1.2'),
+    treatAsWithdraw: true,
+  });
+  assert.deepEqual(received(b).withdrawn, ['198.18.100.0/24']);
+});
+
+test('max-prefix: past the limit, Cease 6/1 with AFI, SAFI and the limit (RFC 4486 §4)', () => {
+  const { engine, peer, up } = setup();
+  const a = peer('198.18.1.2', 65002, { maxPrefix: { limit: 2, action: 'shutdown' } });
+  up(a, 65002, '198.18.1.1');
+  engine.receiveUpdate(a.id, route(['198.18.100.0/24', '198.18.101.0/24'], [65002], '198.18.1.2'));
+  assert.equal(a.stopped, undefined);
+  engine.receiveUpdate(a.id, route(['198.18.102.0/24'], [65002], '198.18.1.2'));
+  const stopped = a.stopped as FakePeer['stopped'];
+  assert.ok(stopped);
+  assert.equal(stopped.code, 6);
+  assert.equal(stopped.subcode, 1);
+  assert.deepEqual([...stopped.data], [0, 1, 1, 0, 0, 0, 2]);
+  assert.equal(engine.locRib.size, 0); // the session's routes are gone
+});
+
+test('graceful restart helper: stale routes keep forwarding, End-of-RIB flushes the unrefreshed', () => {
+  const { engine, peer, up, fib, clock } = setup();
+  const a = peer('198.18.1.2', 65002);
+  const b = peer('198.18.2.2', 65003);
+  up(a, 65002, '198.18.1.1');
+  up(b, 65003, '198.18.2.1');
+  engine.receiveUpdate(a.id, route(['198.18.100.0/24', '198.18.101.0/24'], [65002], '198.18.1.2'));
+  engine.sessionDown(a.id, 'peer restarting', true);
+  assert.equal(received(b).withdrawn.length, 0, 'stale routes must not be withdrawn');
+  assert.ok(!fib.some((c) => c.op === 'delete'), 'forwarding must be kept');
+  clock.advance(60_000);
+  up(a, 65002, '198.18.1.1');
+  engine.receiveUpdate(a.id, route(['198.18.100.0/24'], [65002], '198.18.1.2')); // refreshed
+  engine.receiveUpdate(a.id, { type: 2, withdrawn: [], nlri: [], attributes: [] }); // End-of-RIB
+  assert.deepEqual(received(b).withdrawn, ['198.18.101.0/24']);
+  assert.deepEqual(
+    fib.filter((c) => c.op === 'delete').map((c) => formatPrefix(c.prefix)),
+    ['198.18.101.0/24'],
+  );
+});
+
+test('graceful restart helper: the stale-routes timer flushes a peer that never comes back', () => {
+  const { engine, peer, up, clock } = setup();
+  const a = peer('198.18.1.2', 65002);
+  const b = peer('198.18.2.2', 65003);
+  up(a, 65002, '198.18.1.1');
+  up(b, 65003, '198.18.2.1');
+  engine.receiveUpdate(a.id, route(['198.18.100.0/24'], [65002], '198.18.1.2'));
+  engine.sessionDown(a.id, 'peer restarting', true);
+  clock.advance(359_000);
+  assert.equal(received(b).withdrawn.length, 0);
+  clock.advance(2_000);
+  assert.deepEqual(received(b).withdrawn, ['198.18.100.0/24']);
+});
+
+test('a session going down without graceful restart withdraws at once', () => {
+  const { engine, peer, up } = setup();
+  const a = peer('198.18.1.2', 65002);
+  const b = peer('198.18.2.2', 65003);
+  up(a, 65002, '198.18.1.1');
+  up(b, 65003, '198.18.2.1');
+  engine.receiveUpdate(a.id, route(['198.18.100.0/24'], [65002], '198.18.1.2'));
+  engine.sessionDown(a.id, 'NOTIFICATION received', false);
+  assert.deepEqual(received(b).withdrawn, ['198.18.100.0/24']);
+});
+
+test('a new session gets the whole table, then End-of-RIB; 10k prefixes pack into ≤4096-octet UPDATEs', () => {
+  const { engine, peer, up } = setup();
+  const a = peer('198.18.1.2', 65002);
+  up(a, 65002, '198.18.1.1');
+  const prefixes: string[] = [];
+  for (let i = 0; i < 10_000; i++)
+    prefixes.push(`${10 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}.0/24`);
+  for (let i = 0; i < prefixes.length; i += 500) {
+    engine.receiveUpdate(a.id, route(prefixes.slice(i, i + 500), [65002], '198.18.1.2'));
+  }
+  const b = peer('198.18.2.2', 65003);
+  up(b, 65003, '198.18.2.1');
+  const r = received(b);
+  assert.equal(r.announced.size, 10_000);
+  assert.equal(r.eor, 1);
+  // One attribute set: the minimum number of messages is ceil(10000 * 4 / (4096 - 23 - attrs)).
+  assert.ok(b.sent.length <= 12, `${b.sent.length} UPDATEs for one attribute set`);
+});
+
+test('IPv6 routes travel in MP_REACH_NLRI with our IPv6 address as next hop to eBGP', () => {
+  const { engine, peer, up } = setup();
+  const a = peer('2001:db8:1::2', 65002);
+  const b = peer('2001:db8:2::2', 65003);
+  const v6 = [{ afi: 2, safi: 1 }];
+  up(a, 65002, '2001:db8:1::1', v6);
+  up(b, 65003, '2001:db8:2::1', v6);
+  const u: UpdateMessage = {
+    type: 2,
+    withdrawn: [],
+    nlri: [],
+    attributes: [
+      { kind: 'origin', code: 1, flags: ATTR_DEFAULT_FLAGS[1]!, origin: 0 },
+      {
+        kind: 'as-path',
+        code: 2,
+        flags: ATTR_DEFAULT_FLAGS[2]!,
+        asnWidth: 4,
+        segments: [{ type: 2, asns: [65002] }],
+      },
+      {
+        kind: 'mp-reach',
+        code: 14,
+        flags: ATTR_DEFAULT_FLAGS[14]!,
+        afi: 2,
+        safi: 1,
+        nextHop: parseAddr('2001:db8:1::2')!,
+        reserved: 0,
+        nlri: [{ prefix: parsePrefix('2001:db8:100::/48')! }],
+      },
+    ],
+  };
+  engine.receiveUpdate(a.id, u);
+  const got = received(b).announced.get('2001:db8:100::/48')!;
+  assert.ok(got);
+  assert.equal(nextHopOf(got), '2001:db8:2::1');
+  assert.deepEqual(asPathOf(got), [65001, 65002]);
+  engine.receiveUpdate(a.id, {
+    type: 2,
+    withdrawn: [],
+    nlri: [],
+    attributes: [
+      {
+        kind: 'mp-unreach',
+        code: 15,
+        flags: ATTR_DEFAULT_FLAGS[15]!,
+        afi: 2,
+        safi: 1,
+        withdrawn: [{ prefix: parsePrefix('2001:db8:100::/48')! }],
+      },
+    ],
+  });
+  assert.deepEqual(received(b).withdrawn, ['2001:db8:100::/48']);
+});
+
+test('static routes are originated with next hop self and an empty AS path to iBGP', () => {
+  const { engine, peer, up } = setup();
+  const c = peer('198.18.3.2', LOCAL_AS);
+  up(c, LOCAL_AS, '198.18.3.1');
+  engine.setStaticRoutes([
+    {
+      prefix: parsePrefix('198.18.200.0/24')!,
+      attributes: [
+        { kind: 'origin', code: 1, flags: ATTR_DEFAULT_FLAGS[1]!, origin: 0 },
+        { kind: 'as-path', code: 2, flags: ATTR_DEFAULT_FLAGS[2]!, asnWidth: 4, segments: [] },
+      ],
+    },
+  ]);
+  const got = received(c).announced.get('198.18.200.0/24')!;
+  assert.equal(nextHopOf(got), '198.18.3.1');
+  assert.deepEqual(asPathOf(got), []);
+});
+
+test('route refresh re-sends the Adj-RIB-Out followed by End-of-RIB', () => {
+  const { engine, peer, up } = setup();
+  const a = peer('198.18.1.2', 65002);
+  const b = peer('198.18.2.2', 65003);
+  up(a, 65002, '198.18.1.1');
+  up(b, 65003, '198.18.2.1');
+  engine.receiveUpdate(a.id, route(['198.18.100.0/24', '198.18.101.0/24'], [65002], '198.18.1.2'));
+  const before = b.sent.length;
+  engine.receiveRouteRefresh(b.id, 1, 1);
+  const again = b.sent.slice(before);
+  const prefixes = again.flatMap((u) => u.nlri.map((n) => formatPrefix(n.prefix))).sort();
+  assert.deepEqual(prefixes, ['198.18.100.0/24', '198.18.101.0/24']);
+  const last = again[again.length - 1]!;
+  assert.equal(last.nlri.length + last.withdrawn.length + last.attributes.length, 0);
+});

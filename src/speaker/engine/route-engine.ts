@@ -1,0 +1,809 @@
+// The route engine (RFC 4271 §9: the Update-Receive, Decision and Update-Send processes):
+// what happens between "an UPDATE arrived from a peer" and "UPDATEs go out to the other
+// peers and the FIB changes". It owns the Adj-RIBs-In (pre/post policy), the Loc-RIB and
+// the Adj-RIBs-Out, and knows nothing about sockets: sessions hand it decoded UPDATEs and
+// it hands back encoded ones through a `SessionPort`. Work is batched: receiving marks
+// prefixes dirty; `flush()` (scheduled once per burst) runs export and the FIB.
+//
+// Receive (RFC 4271 §9.1.1, §9.1.2 phase 1 and 2):
+//   1. End-of-RIB markers end a graceful restart's stale period for their family.
+//   2. RFC 7606 treat-as-withdraw turns the UPDATE's announcements into withdrawals.
+//   3. Loop detection: our ASN in the AS path of an eBGP route (§9.1.2); our router ID as
+//      ORIGINATOR_ID or our cluster ID in CLUSTER_LIST on iBGP (RFC 4456 §8). Such routes
+//      stay in the pre-policy Adj-RIB-In but are not eligible.
+//   4. LOCAL_PREF from an external peer is ignored (RFC 4271 §5.1.5).
+//   5. Import policy (per prefix), interning of the post-policy attributes, Loc-RIB.
+//   6. Max-prefix (RFC 4486): past the limit, Cease 6/1 with AFI, SAFI and the limit.
+// Export (RFC 4271 §9.1.3, §9.2; RFC 4456 §6):
+//   - never back to the peer it came from; iBGP-learned routes go to iBGP peers only when
+//     we reflect them (from a client: to everyone; from a non-client: to clients);
+//   - to eBGP: our ASN prepended, next hop = our address on the session, LOCAL_PREF,
+//     ORIGINATOR_ID and CLUSTER_LIST removed, a received MED not passed on (§5.1.4);
+//   - to iBGP: LOCAL_PREF present (default 100), next hop kept unless next-hop-self or
+//     the route is ours; when reflecting, ORIGINATOR_ID set and our cluster ID prepended;
+//   - unknown optional transitive attributes get the Partial bit, non-transitive ones are
+//     dropped (§5); then the peer's export policy; the result is interned and staged in
+//     the peer's Adj-RIB-Out, which packs changes into UPDATEs by attribute set.
+// Graceful restart helper role (RFC 4724 §4.2): when a peer that negotiated GR goes down,
+// its routes stay (marked stale) and keep forwarding; they are swept at End-of-RIB from
+// the new session, or when the stale-routes timer expires.
+
+import type { Clock, TimerHandle } from '../../lib/clock.js';
+import { AFI, formatAddr, formatPrefix, type Prefix } from '../../lib/ip.js';
+import {
+  AS_SEG,
+  ATTR,
+  ATTR_DEFAULT_FLAGS,
+  ERR,
+  ERR_CEASE,
+  SAFI,
+  markPartialForPropagation,
+  type CodecContext,
+  type MpReach,
+  type Nlri,
+  type PathAttribute,
+  type UpdateMessage,
+} from '../../wire/index.js';
+import {
+  AttrPool,
+  AdjRibIn,
+  AdjRibOut,
+  LocRib,
+  keyAfi,
+  keyToPrefix,
+  prefixKey,
+  type AttrSet,
+  type PeerRef,
+  type PrefixKey,
+  type Route,
+} from '../../rib/index.js';
+import { bestSelector, selectBest, type DecisionOptions } from '../../decision/index.js';
+import {
+  effectiveChain,
+  evaluateChain,
+  prependAsn,
+  type CompiledPolicy,
+} from '../../policy/index.js';
+import {
+  endOfRib,
+  endOfRibFamily,
+  nlriOf,
+  packAnnouncements,
+  packWithdrawals,
+} from './update-packer.js';
+
+export interface Family {
+  readonly afi: number;
+  readonly safi: number;
+}
+
+/** What the engine needs to know about a configured neighbour. */
+export interface NeighborSpec {
+  readonly name: string;
+  readonly address: Uint8Array;
+  readonly asn: number;
+  readonly rrClient: boolean;
+  readonly nextHopSelf: boolean;
+  /** Configured policy chains; undefined/empty = the RFC 8212 default for the peer type. */
+  readonly importPolicy?: readonly CompiledPolicy[];
+  readonly exportPolicy?: readonly CompiledPolicy[];
+  readonly maxPrefix?: { readonly limit: number; readonly action: 'shutdown' | 'warn' };
+  /** Keep this peer's routes as stale when it restarts (helper role, RFC 4724). */
+  readonly gracefulRestart: boolean;
+  /** Seconds a restarting peer's stale routes are kept at most. */
+  readonly staleRoutesTime: number;
+}
+
+/** What the engine needs from the session of a neighbour. */
+export interface SessionPort {
+  /** Sends encoded UPDATE messages, in order. */
+  send(messages: Uint8Array[]): void;
+  /** Closes the session with a NOTIFICATION (e.g. max-prefix). */
+  stop(reason: string, notification: { code: number; subcode: number; data: Uint8Array }): void;
+}
+
+/** The parts of the negotiated session state the engine uses (fsm's Negotiated fits). */
+export interface SessionInfo {
+  readonly internal: boolean;
+  readonly peerBgpId: string;
+  readonly families: readonly Family[];
+  readonly gracefulRestart: unknown;
+  readonly receive: CodecContext;
+  readonly send: CodecContext;
+}
+
+export interface StaticRoute {
+  readonly prefix: Prefix;
+  readonly attributes: readonly PathAttribute[];
+}
+
+export interface FibChange {
+  readonly op: 'replace' | 'delete';
+  readonly prefix: Prefix;
+  readonly nextHop?: Uint8Array;
+}
+
+export interface EngineOptions {
+  readonly localAsn: number;
+  readonly routerId: Uint8Array;
+  readonly clusterId?: Uint8Array;
+  readonly decision?: DecisionOptions;
+  readonly clock: Clock;
+  /** Runs `flush` soon (default: setImmediate); tests pass a synchronous one. */
+  readonly schedule?: (fn: () => void) => void;
+  readonly onFib?: (changes: readonly FibChange[]) => void;
+  readonly log?: (
+    level: 'debug' | 'info' | 'warn',
+    msg: string,
+    fields?: Record<string, unknown>,
+  ) => void;
+}
+
+export interface NeighborCounters {
+  updatesIn: number;
+  updatesOut: number;
+  prefixesAnnouncedIn: number;
+  prefixesWithdrawnIn: number;
+  prefixesAnnouncedOut: number;
+  prefixesWithdrawnOut: number;
+  treatAsWithdraw: number;
+  loopsRejected: number;
+}
+
+class Neighbor {
+  ref: PeerRef | undefined;
+  adjIn: AdjRibIn | undefined;
+  adjOut: AdjRibOut | undefined;
+  port: SessionPort | undefined;
+  session: SessionInfo | undefined;
+  localAddress: Uint8Array | undefined;
+  localAddress6: Uint8Array | undefined;
+  families = new Set<number>();
+  staleTimer: TimerHandle | undefined;
+  maxPrefixWarned = false;
+  readonly counters: NeighborCounters = {
+    updatesIn: 0,
+    updatesOut: 0,
+    prefixesAnnouncedIn: 0,
+    prefixesWithdrawnIn: 0,
+    prefixesAnnouncedOut: 0,
+    prefixesWithdrawnOut: 0,
+    treatAsWithdraw: 0,
+    loopsRejected: 0,
+  };
+
+  constructor(
+    readonly id: number,
+    public spec: NeighborSpec,
+  ) {}
+
+  get up(): boolean {
+    return this.port !== undefined;
+  }
+  get ebgp(): boolean {
+    return !(this.ref?.ibgp ?? false);
+  }
+}
+
+const famKey = (afi: number, safi: number): number => (afi << 8) | safi;
+const IPV4_UNICAST = famKey(AFI.IPv4, SAFI.UNICAST);
+const IPV6_UNICAST = famKey(AFI.IPv6, SAFI.UNICAST);
+
+function bgpIdNumber(id: string | Uint8Array): number {
+  const b = typeof id === 'string' ? id.split('.').map(Number) : Array.from(id);
+  return (((b[0] ?? 0) << 24) | ((b[1] ?? 0) << 16) | ((b[2] ?? 0) << 8) | (b[3] ?? 0)) >>> 0;
+}
+
+function u32Bytes(v: number): Uint8Array {
+  return new Uint8Array([v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff]);
+}
+
+export class RouteEngine {
+  readonly pool = new AttrPool();
+  readonly locRib: LocRib;
+  private readonly neighbors = new Map<number, Neighbor>();
+  private nextId = 1;
+  private readonly localRef: PeerRef;
+  private readonly dirty = new Set<PrefixKey>();
+  private flushScheduled = false;
+  private readonly fibInstalled = new Map<PrefixKey, Uint8Array>();
+  private readonly staticRoutes = new Map<PrefixKey, AttrSet>();
+  private readonly clusterId: Uint8Array;
+  private readonly clusterIdNum: number;
+  private readonly routerIdNum: number;
+  private readonly schedule: (fn: () => void) => void;
+  private readonly decisionOptions: DecisionOptions;
+  /** Routes that lost best-path eligibility through loop detection: kept pre-policy only. */
+  decisionTimeMs = 0;
+
+  constructor(private readonly opts: EngineOptions) {
+    this.decisionOptions = opts.decision ?? {};
+    this.locRib = new LocRib(bestSelector(this.decisionOptions));
+    this.clusterId = opts.clusterId ?? opts.routerId;
+    this.clusterIdNum = bgpIdNumber(this.clusterId);
+    this.routerIdNum = bgpIdNumber(opts.routerId);
+    this.schedule = opts.schedule ?? ((fn) => setImmediate(fn));
+    // Locally originated routes come from a pseudo-peer with our own identity (an empty
+    // AS path, so it is "internal" to us: RFC 4271 §9.1.2.2 treats it like iBGP-learned).
+    this.localRef = {
+      id: 0,
+      address: new Uint8Array(4),
+      asn: opts.localAsn,
+      localAsn: opts.localAsn,
+      routerId: this.routerIdNum,
+      ibgp: true,
+      rrClient: false,
+    };
+  }
+
+  // ---- neighbours -----------------------------------------------------------------------
+
+  addNeighbor(spec: NeighborSpec): number {
+    const id = this.nextId++;
+    this.neighbors.set(id, new Neighbor(id, spec));
+    return id;
+  }
+
+  /** Replaces a neighbour's settings that need no session reset (policies, limits). */
+  updateNeighbor(id: number, spec: NeighborSpec): void {
+    const n = this.must(id);
+    n.spec = spec;
+  }
+
+  removeNeighbor(id: number): void {
+    const n = this.must(id);
+    if (n.up) this.sessionDown(id, 'neighbor removed', false);
+    if (n.adjIn) this.dropAdjIn(n);
+    n.staleTimer?.cancel();
+    this.neighbors.delete(id);
+  }
+
+  private must(id: number): Neighbor {
+    const n = this.neighbors.get(id);
+    if (!n) throw new Error(`route engine: unknown neighbor id ${id}`);
+    return n;
+  }
+
+  /** The session reached Established: start exporting to it. */
+  sessionUp(id: number, info: SessionInfo, port: SessionPort, localAddress: Uint8Array): void {
+    const n = this.must(id);
+    n.port = port;
+    n.session = info;
+    n.families = new Set(info.families.map((f) => famKey(f.afi, f.safi)));
+    if (localAddress.length === 4) n.localAddress = localAddress;
+    else n.localAddress6 = localAddress;
+    if (!n.ref || !n.adjIn) {
+      n.ref = {
+        id: n.id,
+        address: n.spec.address,
+        asn: n.spec.asn,
+        localAsn: this.opts.localAsn,
+        routerId: bgpIdNumber(info.peerBgpId),
+        ibgp: info.internal,
+        rrClient: n.spec.rrClient,
+      };
+      n.adjIn = new AdjRibIn(n.ref, this.pool);
+    }
+    n.adjOut = new AdjRibOut(n.ref, this.pool);
+    n.maxPrefixWarned = false;
+    this.log('info', 'session up: exporting Loc-RIB', {
+      peer: n.spec.name,
+      prefixes: this.locRib.size,
+    });
+    for (const [key, best] of this.locRib.entries()) this.exportTo(n, key, best);
+    this.sendStaged(n);
+    for (const f of info.families) port.send([endOfRib(f.afi, f.safi, info.send)]);
+  }
+
+  /**
+   * The session went down. With `gracefulRestart` (the peer negotiated GR and did not end
+   * the session with a NOTIFICATION), its routes are kept as stale for staleRoutesTime.
+   */
+  sessionDown(id: number, reason: string, gracefulRestart: boolean): void {
+    const n = this.must(id);
+    if (!n.port) return;
+    n.port = undefined;
+    n.adjOut?.clear();
+    n.adjOut = undefined;
+    if (!n.adjIn) return;
+    if (gracefulRestart && n.spec.gracefulRestart && n.session?.gracefulRestart) {
+      n.adjIn.markAllStale();
+      n.staleTimer?.cancel();
+      const at = this.opts.clock.now() + n.spec.staleRoutesTime * 1000;
+      n.staleTimer = this.opts.clock.at(at, () => this.sweepStale(n, 'stale-routes timer expired'));
+      this.log('info', 'peer restarting: keeping its routes as stale', {
+        peer: n.spec.name,
+        reason,
+        routes: n.adjIn.staleCount,
+        staleRoutesTime: n.spec.staleRoutesTime,
+      });
+      return;
+    }
+    this.log('info', 'session down: withdrawing its routes', { peer: n.spec.name, reason });
+    this.dropAdjIn(n);
+  }
+
+  private dropAdjIn(n: Neighbor): void {
+    const adjIn = n.adjIn!;
+    const ref = n.ref!;
+    for (const r of adjIn.drain()) this.locUpdate(r.key, ref, r.pathId, undefined);
+    n.adjIn = undefined;
+    n.ref = undefined;
+    this.requestFlush();
+  }
+
+  private sweepStale(n: Neighbor, why: string): void {
+    n.staleTimer?.cancel();
+    n.staleTimer = undefined;
+    if (!n.adjIn || !n.ref) return;
+    let swept = 0;
+    for (const r of n.adjIn.sweepStale()) {
+      this.locUpdate(r.key, n.ref, r.pathId, undefined);
+      swept++;
+    }
+    this.log('info', 'stale routes flushed', { peer: n.spec.name, why, routes: swept });
+    if (!n.up && n.adjIn.size === 0) {
+      n.adjIn = undefined;
+      n.ref = undefined;
+    }
+    this.requestFlush();
+  }
+
+  // ---- receive ---------------------------------------------------------------------------
+
+  receiveUpdate(id: number, u: UpdateMessage): void {
+    const n = this.must(id);
+    if (!n.adjIn || !n.ref || !n.session) return;
+    n.counters.updatesIn++;
+    const eor = endOfRibFamily(u);
+    if (eor) {
+      this.log('debug', 'End-of-RIB received', { peer: n.spec.name, afi: eor.afi, safi: eor.safi });
+      if (n.adjIn.staleCount > 0) this.sweepStale(n, 'End-of-RIB received');
+      return;
+    }
+    const ref = n.ref;
+    const adjIn = n.adjIn;
+    for (const w of u.withdrawn) this.withdrawIn(n, adjIn, ref, w);
+    let reach: MpReach | undefined;
+    for (const a of u.attributes) {
+      if (a.kind === 'mp-unreach' && a.withdrawn)
+        for (const w of a.withdrawn) this.withdrawIn(n, adjIn, ref, w);
+      else if (a.kind === 'mp-reach') reach = a;
+    }
+    const announced: readonly Nlri[] = reach?.nlri
+      ? u.nlri.length
+        ? [...u.nlri, ...reach.nlri]
+        : reach.nlri
+      : u.nlri;
+    if (announced.length > 0) {
+      if (u.treatAsWithdraw) {
+        n.counters.treatAsWithdraw++;
+        this.log('warn', 'UPDATE treated as withdraw (RFC 7606)', {
+          peer: n.spec.name,
+          prefixes: announced.length,
+          errors: u.errors?.map((e) => e.reason),
+        });
+        for (const w of announced) this.withdrawIn(n, adjIn, ref, w);
+      } else this.announceIn(n, adjIn, ref, u.attributes, announced);
+    }
+    this.checkMaxPrefix(n);
+    this.requestFlush();
+  }
+
+  private withdrawIn(n: Neighbor, adjIn: AdjRibIn, ref: PeerRef, w: Nlri): void {
+    n.counters.prefixesWithdrawnIn++;
+    const key = prefixKey(w.prefix);
+    const pathId = w.pathId ?? 0;
+    adjIn.withdraw(key, pathId);
+    this.locUpdate(key, ref, pathId, undefined);
+  }
+
+  private announceIn(
+    n: Neighbor,
+    adjIn: AdjRibIn,
+    ref: PeerRef,
+    attributes: readonly PathAttribute[],
+    nlri: readonly Nlri[],
+  ): void {
+    let attrs = attributes;
+    if (!ref.ibgp) attrs = attrs.filter((a) => a.kind !== 'local-pref');
+    const pre = this.pool.intern(attrs, n.session!.receive);
+    const loop = this.loopReason(ref, pre);
+    if (loop) {
+      n.counters.loopsRejected += nlri.length;
+      this.log('debug', `routes rejected: ${loop}`, { peer: n.spec.name, prefixes: nlri.length });
+    }
+    const chain = effectiveChain(n.spec.importPolicy, 'import', !ref.ibgp);
+    const policyPeer = { asn: ref.asn, address: ref.address, ibgp: ref.ibgp };
+    const ctx = { localAsn: this.opts.localAsn };
+    const owned: AttrSet[] = [pre];
+    for (const e of nlri) {
+      n.counters.prefixesAnnouncedIn++;
+      const key = prefixKey(e.prefix);
+      const pathId = e.pathId ?? 0;
+      let post: AttrSet | undefined;
+      if (!loop) {
+        const r = evaluateChain(
+          chain,
+          { prefix: e.prefix, attributes: pre.attrs, peer: policyPeer, pathId },
+          ctx,
+        );
+        if (r.action === 'accept') {
+          if (r.attributes === pre.attrs) post = pre;
+          else {
+            post = this.pool.intern(r.attributes);
+            owned.push(post);
+          }
+        }
+      }
+      adjIn.announce(key, pathId, pre, post);
+      this.locUpdate(key, ref, pathId, post);
+    }
+    for (const s of owned) this.pool.release(s);
+  }
+
+  private loopReason(ref: PeerRef, s: AttrSet): string | undefined {
+    if (!ref.ibgp) {
+      for (const seg of s.asPath)
+        if (seg.asns.includes(this.opts.localAsn))
+          return `AS loop (our AS ${this.opts.localAsn} in the AS path)`;
+      return undefined;
+    }
+    if (s.originatorId === this.routerIdNum) return 'ORIGINATOR_ID is our router ID (RFC 4456 §8)';
+    const cl = s.find('cluster-list');
+    if (cl && cl.clusterIds.some((c) => bgpIdNumber(c) === this.clusterIdNum)) {
+      return 'our cluster ID is in CLUSTER_LIST (RFC 4456 §8)';
+    }
+    return undefined;
+  }
+
+  private checkMaxPrefix(n: Neighbor): void {
+    const mp = n.spec.maxPrefix;
+    if (!mp || !n.adjIn || n.adjIn.size <= mp.limit) return;
+    if (mp.action === 'warn') {
+      if (!n.maxPrefixWarned)
+        this.log('warn', 'max-prefix limit exceeded', { peer: n.spec.name, limit: mp.limit });
+      n.maxPrefixWarned = true;
+      return;
+    }
+    // RFC 4486 §4: data = AFI (2), SAFI (1), the upper bound (4).
+    const fam = n.session?.families[0] ?? { afi: AFI.IPv4, safi: SAFI.UNICAST };
+    const data = new Uint8Array(7);
+    data[0] = fam.afi >> 8;
+    data[1] = fam.afi & 0xff;
+    data[2] = fam.safi;
+    data.set(u32Bytes(mp.limit), 3);
+    const port = n.port;
+    this.log('warn', 'max-prefix limit exceeded: closing the session', {
+      peer: n.spec.name,
+      limit: mp.limit,
+    });
+    this.sessionDown(n.id, 'max-prefix', false);
+    port?.stop(`max-prefix limit ${mp.limit} exceeded`, {
+      code: ERR.CEASE,
+      subcode: ERR_CEASE.MAXIMUM_NUMBER_OF_PREFIXES_REACHED,
+      data,
+    });
+  }
+
+  /** A ROUTE-REFRESH from the peer (RFC 2918): send it everything again for the family. */
+  receiveRouteRefresh(id: number, afi: number, safi: number): void {
+    const n = this.must(id);
+    if (!n.adjOut || !n.port || !n.session) return;
+    const wanted = famKey(afi, safi);
+    const msgs: Uint8Array[] = [];
+    for (const u of n.adjOut.dump()) {
+      if (u.kind !== 'announce') continue;
+      const keys = u.keys.filter((k) => famKey(keyAfi(k), SAFI.UNICAST) === wanted);
+      if (keys.length) msgs.push(...this.packAnnounce(n, u.attrs, keys, u.pathIds));
+    }
+    msgs.push(endOfRib(afi, safi, n.session.send));
+    n.port.send(msgs);
+  }
+
+  // ---- local routes ------------------------------------------------------------------------
+
+  /** Sets the locally originated routes (replacing the previous set). */
+  setStaticRoutes(routes: readonly StaticRoute[]): void {
+    const next = new Map<PrefixKey, AttrSet>();
+    for (const r of routes) next.set(prefixKey(r.prefix), this.pool.intern(r.attributes));
+    for (const [key, s] of this.staticRoutes) {
+      if (!next.has(key)) this.locUpdate(key, this.localRef, 0, undefined);
+      this.pool.release(s);
+    }
+    this.staticRoutes.clear();
+    for (const [key, s] of next) {
+      this.staticRoutes.set(key, s);
+      this.locUpdate(key, this.localRef, 0, s);
+    }
+    this.requestFlush();
+  }
+
+  // ---- Loc-RIB and export ----------------------------------------------------------------
+
+  private locUpdate(
+    key: PrefixKey,
+    peer: PeerRef,
+    pathId: number,
+    attrs: AttrSet | undefined,
+  ): void {
+    const t0 = performance.now();
+    const c = this.locRib.updateKey(key, peer, pathId, attrs);
+    this.decisionTimeMs += performance.now() - t0;
+    if (c.changed) this.dirty.add(key);
+  }
+
+  private requestFlush(): void {
+    if (this.flushScheduled || this.dirty.size === 0) return;
+    this.flushScheduled = true;
+    this.schedule(() => this.flush());
+  }
+
+  /** Runs export and the FIB for every prefix whose best route changed since last time. */
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.dirty.size === 0) return;
+    const keys = [...this.dirty];
+    this.dirty.clear();
+    const fib: FibChange[] = [];
+    const up = [...this.neighbors.values()].filter((n) => n.up);
+    for (const key of keys) {
+      const best = this.locRib.best(key);
+      this.fibChange(key, best, fib);
+      for (const n of up) this.exportTo(n, key, best);
+    }
+    for (const n of up) this.sendStaged(n);
+    if (fib.length && this.opts.onFib) this.opts.onFib(fib);
+  }
+
+  private fibChange(key: PrefixKey, best: Route | undefined, out: FibChange[]): void {
+    const nh = best && best.peer !== this.localRef ? nextHopOf(best.attrs) : undefined;
+    const had = this.fibInstalled.get(key);
+    if (nh) {
+      if (had && sameBytes(had, nh)) return;
+      this.fibInstalled.set(key, nh);
+      out.push({ op: 'replace', prefix: keyToPrefix(key), nextHop: nh });
+    } else if (had) {
+      this.fibInstalled.delete(key);
+      out.push({ op: 'delete', prefix: keyToPrefix(key) });
+    }
+  }
+
+  private exportTo(n: Neighbor, key: PrefixKey, best: Route | undefined): void {
+    const out = best ? this.exportAttrs(n, key, best) : undefined;
+    n.adjOut!.stage(key, 0, out);
+    if (out) this.pool.release(out);
+  }
+
+  /** The attributes `best` is advertised to `n` with, or undefined when it is not. */
+  private exportAttrs(n: Neighbor, key: PrefixKey, best: Route): AttrSet | undefined {
+    const target = n.ref!;
+    const source = best.peer;
+    if (source === target) return undefined;
+    const afi = keyAfi(key);
+    if (!n.families.has(famKey(afi, SAFI.UNICAST))) return undefined;
+    const local = source === this.localRef;
+    const reflecting = !local && source.ibgp && target.ibgp;
+    if (reflecting && !source.rrClient && !target.rrClient) return undefined;
+    const selfNh = afi === AFI.IPv4 ? n.localAddress : n.localAddress6;
+    let attrs: PathAttribute[] = [];
+    let nextHop: Uint8Array | undefined = nextHopOf(best.attrs);
+    for (const a of markPartialForPropagation(best.attrs.attrs)) {
+      if (a.kind === 'mp-reach' || a.kind === 'next-hop') continue;
+      if (
+        !target.ibgp &&
+        (a.kind === 'local-pref' || a.kind === 'originator-id' || a.kind === 'cluster-list')
+      )
+        continue;
+      if (!target.ibgp && a.kind === 'med' && !local) continue;
+      attrs.push(a);
+    }
+    if (!target.ibgp) {
+      attrs = [...prependAsn(attrs, this.opts.localAsn, 1)];
+      nextHop = selfNh;
+    } else {
+      if (!attrs.some((a) => a.kind === 'local-pref')) {
+        attrs.push({
+          kind: 'local-pref',
+          code: 5,
+          flags: ATTR_DEFAULT_FLAGS[5]!,
+          localPref: best.attrs.localPref ?? 100,
+        });
+      }
+      if (!attrs.some((a) => a.kind === 'as-path')) {
+        attrs.push({
+          kind: 'as-path',
+          code: 2,
+          flags: ATTR_DEFAULT_FLAGS[2]!,
+          segments: [],
+          asnWidth: 4,
+        });
+      }
+      if (n.spec.nextHopSelf || local || !nextHop) nextHop = selfNh;
+      if (reflecting) attrs = this.reflect(attrs, source);
+    }
+    if (!nextHop) return undefined;
+    attrs.sort((a, b) => a.code - b.code);
+    const chain = effectiveChain(n.spec.exportPolicy, 'export', !target.ibgp);
+    const prefix = keyToPrefix(key);
+    const r = evaluateChain(
+      chain,
+      {
+        prefix,
+        attributes: attrs,
+        peer: { asn: source.asn, address: source.address, ibgp: source.ibgp },
+      },
+      { localAsn: this.opts.localAsn },
+    );
+    if (r.action !== 'accept') return undefined;
+    if (r.nextHop === 'self') nextHop = selfNh ?? nextHop;
+    else if (r.nextHop) nextHop = r.nextHop;
+    const final: PathAttribute[] = r.attributes.filter(
+      (a) => a.kind !== 'next-hop' && a.kind !== 'mp-reach',
+    );
+    if (afi === AFI.IPv4)
+      final.push({ kind: 'next-hop', code: 3, flags: ATTR_DEFAULT_FLAGS[3]!, nextHop });
+    else {
+      final.push({
+        kind: 'mp-reach',
+        code: 14,
+        flags: ATTR_DEFAULT_FLAGS[14]!,
+        afi,
+        safi: SAFI.UNICAST,
+        nextHop,
+        reserved: 0,
+      });
+    }
+    final.sort((a, b) => a.code - b.code);
+    return this.pool.intern(final);
+  }
+
+  private reflect(attrs: PathAttribute[], source: PeerRef): PathAttribute[] {
+    const out: PathAttribute[] = attrs.filter(
+      (a) => a.kind !== 'originator-id' && a.kind !== 'cluster-list',
+    );
+    const orig = attrs.find((a) => a.kind === 'originator-id');
+    out.push(
+      orig ?? {
+        kind: 'originator-id',
+        code: 9,
+        flags: ATTR_DEFAULT_FLAGS[9]!,
+        originatorId: u32Bytes(source.routerId),
+      },
+    );
+    const cl = attrs.find((a) => a.kind === 'cluster-list');
+    out.push({
+      kind: 'cluster-list',
+      code: 10,
+      flags: ATTR_DEFAULT_FLAGS[10]!,
+      clusterIds: [this.clusterId, ...(cl?.kind === 'cluster-list' ? cl.clusterIds : [])],
+    });
+    return out;
+  }
+
+  private sendStaged(n: Neighbor): void {
+    if (!n.adjOut || !n.port || !n.session) return;
+    const msgs: Uint8Array[] = [];
+    for (const u of n.adjOut.flush()) {
+      if (u.kind === 'withdraw') {
+        n.counters.prefixesWithdrawnOut += u.keys.length;
+        const v4: Nlri[] = [];
+        const v6: Nlri[] = [];
+        u.keys.forEach((k, i) =>
+          (keyAfi(k) === AFI.IPv4 ? v4 : v6).push(nlriOf(keyToPrefix(k), u.pathIds[i]!)),
+        );
+        if (v4.length) msgs.push(...packWithdrawals(AFI.IPv4, SAFI.UNICAST, v4, n.session.send));
+        if (v6.length) msgs.push(...packWithdrawals(AFI.IPv6, SAFI.UNICAST, v6, n.session.send));
+      } else {
+        n.counters.prefixesAnnouncedOut += u.keys.length;
+        msgs.push(...this.packAnnounce(n, u.attrs, u.keys, u.pathIds));
+      }
+    }
+    if (msgs.length) {
+      n.counters.updatesOut += msgs.length;
+      n.port.send(msgs);
+    }
+  }
+
+  private packAnnounce(
+    n: Neighbor,
+    attrs: AttrSet,
+    keys: readonly PrefixKey[],
+    pathIds: readonly number[],
+  ): Uint8Array[] {
+    const nlri = keys.map((k, i) => nlriOf(keyToPrefix(k), pathIds[i]!));
+    const afi = keyAfi(keys[0]!);
+    const nh = nextHopOf(attrs)!;
+    const rest = afi === AFI.IPv4 ? attrs.attrs : attrs.attrs.filter((a) => a.kind !== 'mp-reach');
+    return afi === AFI.IPv4
+      ? packAnnouncements(AFI.IPv4, SAFI.UNICAST, rest, nh, nlri, n.session!.send)
+      : packAnnouncements(AFI.IPv6, SAFI.UNICAST, rest, nh, nlri, n.session!.send);
+  }
+
+  // ---- queries (control API) ------------------------------------------------------------
+
+  neighborState(id: number):
+    | {
+        up: boolean;
+        received: number;
+        accepted: number;
+        advertised: number;
+        stale: number;
+        counters: NeighborCounters;
+      }
+    | undefined {
+    const n = this.neighbors.get(id);
+    if (!n) return undefined;
+    let accepted = 0;
+    if (n.adjIn && n.ref)
+      for (const [key, pathId] of n.adjIn.entries())
+        if (this.isCandidate(key, n.ref, pathId)) accepted++;
+    return {
+      up: n.up,
+      received: n.adjIn?.size ?? 0,
+      accepted,
+      advertised: n.adjOut?.size ?? 0,
+      stale: n.adjIn?.staleCount ?? 0,
+      counters: n.counters,
+    };
+  }
+
+  private isCandidate(key: PrefixKey, ref: PeerRef, pathId: number): boolean {
+    for (const r of this.locRib.candidates(key))
+      if (r.peer === ref && r.pathId === pathId) return true;
+    return false;
+  }
+
+  /** Candidates of a prefix, best first, with why the best one won. */
+  ribEntry(
+    prefix: Prefix,
+  ):
+    | { prefix: string; paths: { route: Route; best: boolean; from: string }[]; reason: string }
+    | undefined {
+    const key = prefixKey(prefix);
+    const cands = this.locRib.candidates(key);
+    if (cands.length === 0) return undefined;
+    const sel = selectBest(cands, this.decisionOptions);
+    return {
+      prefix: formatPrefix(prefix),
+      reason: sel.reason,
+      paths: cands.map((route) => ({
+        route,
+        best: route === sel.best,
+        from: this.peerName(route.peer),
+      })),
+    };
+  }
+
+  peerName(p: PeerRef): string {
+    if (p === this.localRef) return 'local';
+    return this.neighbors.get(p.id)?.spec.name ?? formatAddr(p.address);
+  }
+
+  /** Best routes, for `show rib` and MRT dumps (a generator: the caller may chunk). */
+  *bestRoutes(): Generator<[Prefix, Route]> {
+    for (const [key, best] of this.locRib.entries()) if (best) yield [keyToPrefix(key), best];
+  }
+
+  private log(
+    level: 'debug' | 'info' | 'warn',
+    msg: string,
+    fields?: Record<string, unknown>,
+  ): void {
+    this.opts.log?.(level, msg, fields);
+  }
+}
+
+/** The next hop of a route: NEXT_HOP, or the MP_REACH_NLRI next hop (global part). */
+export function nextHopOf(s: AttrSet): Uint8Array | undefined {
+  if (s.mpNextHop) return s.mpNextHop.length === 32 ? s.mpNextHop.subarray(0, 16) : s.mpNextHop;
+  return s.nextHop;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export { AS_SEG, ATTR, IPV4_UNICAST, IPV6_UNICAST };
