@@ -3,9 +3,10 @@
 
 import { mrtCommand } from './mrt.js';
 import { demoCommand } from './demo.js';
+import { neighborCommand, showCommand } from './show.js';
 import type { Command } from './command.js';
 
-const commands: readonly Command[] = [demoCommand, mrtCommand];
+const commands: readonly Command[] = [demoCommand, mrtCommand, showCommand, neighborCommand];
 
 export const VERSION = '0.1.0';
 
