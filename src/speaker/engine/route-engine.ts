@@ -619,7 +619,7 @@ export class RouteEngine {
           asnWidth: 4,
         });
       }
-      if (n.spec.nextHopSelf || local || !nextHop) nextHop = selfNh;
+      if (n.spec.nextHopSelf || !nextHop) nextHop = selfNh;
       if (reflecting) attrs = this.reflect(attrs, source);
     }
     if (!nextHop) return undefined;
