@@ -1,0 +1,144 @@
+// The one narrow interface every BGP implementation in the lab sits behind. An adapter
+// translates a DaemonSpec into its implementation's config language, runs the daemon in a
+// namespace, and reads its state back through the implementation's own CLI.
+
+import type { ManagedProcess, RunOptions, RunResult } from '../../net/process.js';
+
+export type Family = 'ipv4' | 'ipv6';
+
+export interface NeighborSpec {
+  address: string;
+  asn: number;
+  /** Source address of the session (and, for BIRD, the `local` address). */
+  localAddress?: string;
+  /** Only accept connections, never connect. */
+  passive?: boolean;
+  /** RFC 7911 ADD-PATH, send and receive. */
+  addPath?: boolean;
+  /** Address families to negotiate; default: the family of `address`. */
+  families?: Family[];
+  /** Seconds; default 9 (keepalive a third of it), so failures show quickly in tests. */
+  holdTime?: number;
+}
+
+export interface RouteSpec {
+  prefix: string;
+  nextHop?: string;
+  /** "asn:value" standard communities. */
+  communities?: string[];
+  localPref?: number;
+  med?: number;
+}
+
+export interface DaemonSpec {
+  /** Unique within the lab; names the daemon's directory and log files. */
+  name: string;
+  /** Network namespace to run in (a lab node's `ns`). */
+  ns: string;
+  routerId: string;
+  asn: number;
+  neighbors: NeighborSpec[];
+  originate?: RouteSpec[];
+  /** Install best routes into the namespace's kernel FIB (BIRD, FRR). Default false. */
+  kernelFib?: boolean;
+  /** Raw text appended to the generated configuration. */
+  extra?: string;
+}
+
+export interface RouteView {
+  prefix: string;
+  family: Family;
+  /** Next hops as the daemon reports them (first = primary). */
+  nextHops: string[];
+  asPath: number[];
+  origin?: 'igp' | 'egp' | 'incomplete';
+  localPref?: number;
+  med?: number;
+  communities: string[];
+  /** Selected as best by the daemon (always true for adapters that only see one path). */
+  best: boolean;
+  /** Address of the neighbour it came from; undefined for locally originated routes. */
+  peer?: string;
+  pathId?: number;
+}
+
+export type SessionState =
+  'idle' | 'connect' | 'active' | 'opensent' | 'openconfirm' | 'established';
+
+export interface NeighborView {
+  address: string;
+  state: SessionState;
+  /** The state exactly as the daemon printed it. */
+  rawState: string;
+  /** Seconds in Established, where the daemon reports it. */
+  uptime?: number;
+  /** Prefixes received (accepted), where the daemon reports it. */
+  received?: number;
+}
+
+export interface Daemon {
+  readonly kind: string;
+  readonly spec: DaemonSpec;
+  /** Directory holding this daemon's config, sockets and logs. */
+  readonly dir: string;
+  /** Starts the daemon and waits until its control interface answers. */
+  start(): Promise<void>;
+  /** Graceful stop (SIGTERM, then SIGKILL); idempotent. */
+  stop(): Promise<void>;
+  /** Sends a signal to the daemon's processes at once (default SIGKILL). */
+  kill(signal?: NodeJS.Signals): void;
+  running(): boolean;
+  routes(family: Family): Promise<RouteView[]>;
+  neighbors(): Promise<NeighborView[]>;
+  announce(route: RouteSpec): Promise<void>;
+  withdraw(prefix: string): Promise<void>;
+  /** Everything the daemon logged so far. */
+  logs(): string;
+  /** Removes files the daemon leaves outside its directory (after its processes died). */
+  removeLeftovers?(): void;
+}
+
+/** What the lab gives an adapter: a directory and a way to run things in its namespace. */
+export interface DaemonHost {
+  readonly dir: string;
+  readonly ns: string;
+  /** Starts a long-lived process in the namespace, tracked (and killed) by the lab. */
+  spawn(
+    cmd: string,
+    args: readonly string[],
+    opts: { name: string; env?: NodeJS.ProcessEnv; cwd?: string },
+  ): ManagedProcess;
+  /** Runs a command in the namespace and collects its output. */
+  exec(cmd: string, args: readonly string[], opts?: RunOptions): Promise<RunResult>;
+}
+
+export type DaemonFactory = (spec: DaemonSpec, host: DaemonHost) => Daemon;
+
+export const familyOf = (addressOrPrefix: string): Family =>
+  addressOrPrefix.includes(':') ? 'ipv6' : 'ipv4';
+
+export const neighborFamilies = (n: NeighborSpec): Family[] => n.families ?? [familyOf(n.address)];
+
+export const holdTimeOf = (n: NeighborSpec): number => n.holdTime ?? 9;
+
+export function keepaliveOf(n: NeighborSpec): number {
+  return Math.max(1, Math.floor(holdTimeOf(n) / 3));
+}
+
+/** Parses "65001:7" into its two halves; throws on anything else. */
+export function parseCommunity(c: string): [number, number] {
+  const m = /^(\d+):(\d+)$/.exec(c);
+  const hi = Number(m?.[1]);
+  const lo = Number(m?.[2]);
+  if (!m || hi > 0xffff || lo > 0xffff) throw new Error(`bad community "${c}": expected asn:value`);
+  return [hi, lo];
+}
+
+/** Maps the many spellings of RFC 4271 states onto ours. */
+export function normalizeState(raw: string): SessionState {
+  const s = raw.toLowerCase().replace(/[^a-z]/g, '');
+  if (s === 'established' || s === 'up') return 'established';
+  if (s === 'opensent' || s === 'openconfirm' || s === 'connect' || s === 'active') return s;
+  if (s === 'connected') return 'connect';
+  return 'idle';
+}

@@ -1,0 +1,42 @@
+// Can this host run lab topologies? Root, iproute2 and the daemons' binaries.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+const BINARIES: Record<string, string[]> = {
+  base: ['ip'],
+  bird: ['bird', 'birdc'],
+  frr: ['/usr/lib/frr/zebra', '/usr/lib/frr/bgpd', 'vtysh'],
+  gobgp: ['gobgpd', 'gobgp'],
+  exabgp: ['exabgp', '/usr/bin/python3', 'mkfifo'],
+};
+
+const found = (bin: string): boolean =>
+  bin.startsWith('/')
+    ? existsSync(bin)
+    : spawnSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' }).status === 0;
+
+/** What is missing to run a lab with these daemon kinds (empty when all is well). */
+export function labProblems(kinds: readonly string[] = []): string[] {
+  const problems: string[] = [];
+  if (process.getuid?.() !== 0) problems.push('lab tests need root (network namespaces)');
+  for (const kind of ['base', ...kinds]) {
+    for (const bin of BINARIES[kind] ?? []) {
+      if (!found(bin)) problems.push(`${bin} not found (${kind}; run scripts/setup.sh)`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * For tests: true when the lab can run. Otherwise returns false if NONSTOP_SKIP_LAB=1 (the
+ * caller skips) and throws a message saying what is missing if not.
+ */
+export function labAvailable(kinds: readonly string[] = []): boolean {
+  const problems = labProblems(kinds);
+  if (problems.length === 0) return true;
+  if (process.env.NONSTOP_SKIP_LAB === '1') return false;
+  throw new Error(
+    `cannot run lab tests: ${problems.join('; ')}. Set NONSTOP_SKIP_LAB=1 to skip them.`,
+  );
+}
