@@ -4,9 +4,16 @@
 import { mrtCommand } from './mrt.js';
 import { demoCommand } from './demo.js';
 import { neighborCommand, showCommand } from './show.js';
+import { speakerCommand } from './speaker.js';
 import type { Command } from './command.js';
 
-const commands: readonly Command[] = [demoCommand, mrtCommand, showCommand, neighborCommand];
+const commands: readonly Command[] = [
+  demoCommand,
+  speakerCommand,
+  showCommand,
+  neighborCommand,
+  mrtCommand,
+];
 
 export const VERSION = '0.1.0';
 

@@ -81,7 +81,7 @@ test('a RIB dump of the Loc-RIB reads back in bgpdump as TABLE_DUMP2 lines', () 
     {
       internal: false,
       peerBgpId: '198.18.1.2',
-      families: [{ afi: 1, safi: 1 }],
+      families: [[1, 1]],
       gracefulRestart: null,
       receive: AS4_CONTEXT,
       send: AS4_CONTEXT,

@@ -78,7 +78,7 @@ function setup(opts?: { maxPrefix?: NeighborSpec['maxPrefix'] }) {
     p: FakePeer,
     asn: number,
     localAddress: string,
-    families = [{ afi: 1, safi: 1 }],
+    families: [number, number][] = [[1, 1]],
     gr = true,
   ) {
     const info: SessionInfo = {
@@ -410,7 +410,7 @@ test('IPv6 routes travel in MP_REACH_NLRI with our IPv6 address as next hop to e
   const { engine, peer, up } = setup();
   const a = peer('2001:db8:1::2', 65002);
   const b = peer('2001:db8:2::2', 65003);
-  const v6 = [{ afi: 2, safi: 1 }];
+  const v6: [number, number][] = [[2, 1]];
   up(a, 65002, '2001:db8:1::1', v6);
   up(b, 65003, '2001:db8:2::1', v6);
   const u: UpdateMessage = {

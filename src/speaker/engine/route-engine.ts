@@ -72,10 +72,8 @@ import {
   packWithdrawals,
 } from './update-packer.js';
 
-export interface Family {
-  readonly afi: number;
-  readonly safi: number;
-}
+/** An address family as [AFI, SAFI] (the fsm's negotiated form). */
+export type Family = readonly [afi: number, safi: number];
 
 /** What the engine needs to know about a configured neighbour. */
 export interface NeighborSpec {
@@ -269,7 +267,7 @@ export class RouteEngine {
     const n = this.must(id);
     n.port = port;
     n.session = info;
-    n.families = new Set(info.families.map((f) => famKey(f.afi, f.safi)));
+    n.families = new Set(info.families.map(([afi, safi]) => famKey(afi, safi)));
     if (localAddress.length === 4) n.localAddress = localAddress;
     else n.localAddress6 = localAddress;
     if (!n.ref || !n.adjIn) {
@@ -292,7 +290,7 @@ export class RouteEngine {
     });
     for (const [key, best] of this.locRib.entries()) this.exportTo(n, key, best);
     this.sendStaged(n);
-    for (const f of info.families) port.send([endOfRib(f.afi, f.safi, info.send)]);
+    for (const [afi, safi] of info.families) port.send([endOfRib(afi, safi, info.send)]);
   }
 
   /**
@@ -467,11 +465,11 @@ export class RouteEngine {
       return;
     }
     // RFC 4486 §4: data = AFI (2), SAFI (1), the upper bound (4).
-    const fam = n.session?.families[0] ?? { afi: AFI.IPv4, safi: SAFI.UNICAST };
+    const [afi, safi] = n.session?.families[0] ?? [AFI.IPv4, SAFI.UNICAST];
     const data = new Uint8Array(7);
-    data[0] = fam.afi >> 8;
-    data[1] = fam.afi & 0xff;
-    data[2] = fam.safi;
+    data[0] = afi >> 8;
+    data[1] = afi & 0xff;
+    data[2] = safi;
     data.set(u32Bytes(mp.limit), 3);
     const port = n.port;
     this.log('warn', 'max-prefix limit exceeded: closing the session', {
@@ -499,6 +497,14 @@ export class RouteEngine {
     }
     msgs.push(endOfRib(afi, safi, n.session.send));
     n.port.send(msgs);
+  }
+
+  /** Re-runs export towards one peer (its export policy changed); only differences are sent. */
+  refreshExport(id: number): void {
+    const n = this.must(id);
+    if (!n.adjOut) return;
+    for (const [key, best] of this.locRib.entries()) this.exportTo(n, key, best);
+    this.sendStaged(n);
   }
 
   // ---- local routes ------------------------------------------------------------------------

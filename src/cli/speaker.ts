@@ -1,0 +1,232 @@
+// `nonstop speaker -c FILE`: runs the BGP daemon in the foreground. Composition root: reads
+// and validates the config, opens the FIB (kernel via rtnetlink, in memory, or none), the
+// control API and the MRT files, wires them to a Speaker over kernel TCP, and handles
+// signals — SIGHUP reloads the config as a transaction (an invalid new config is refused
+// and the running one kept), SIGTERM/SIGINT shut down cleanly (Cease to every peer, FIB
+// routes removed unless fib.keep-on-exit).
+
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { systemClock } from '../lib/clock.js';
+import { createLogger, type Logger } from '../lib/log.js';
+import { TcpConnector } from '../net/tcp.js';
+import { MemoryFib, NetlinkFib, type Fib } from '../fib/index.js';
+import { Registry } from '../control/metrics.js';
+import { ControlServer } from '../control/server.js';
+import {
+  loadSpeakerConfig,
+  formatConfigError,
+  type SpeakerConfig,
+} from '../speaker/config/index.js';
+import { Speaker } from '../speaker/speaker.js';
+import { MrtRecorder } from '../speaker/mrt-recorder.js';
+import { formatAddr } from '../lib/ip.js';
+import type { Command } from './command.js';
+
+const USAGE = `usage: nonstop speaker -c FILE [--check]
+
+Runs the nonstop BGP-4 speaker in the foreground (logs on stderr).
+
+  -c, --config FILE   the YAML configuration (see docs/speaker.md)
+  --check             validate the configuration, print warnings, and exit
+  -h, --help          this help
+
+Signals: SIGHUP reloads the configuration; SIGTERM or SIGINT shut down cleanly.
+Control: nonstop show neighbors | show rib | show fib (see docs/control.md).
+`;
+
+/** strftime-like %Y %m %d %H %M %S in UTC, for MRT file names. */
+export function expandTime(pattern: string, seconds: number): string {
+  const d = new Date(seconds * 1000);
+  const p2 = (n: number): string => String(n).padStart(2, '0');
+  return pattern.replace(/%([YmdHMS%])/g, (_m, c: string) => {
+    switch (c) {
+      case 'Y':
+        return String(d.getUTCFullYear());
+      case 'm':
+        return p2(d.getUTCMonth() + 1);
+      case 'd':
+        return p2(d.getUTCDate());
+      case 'H':
+        return p2(d.getUTCHours());
+      case 'M':
+        return p2(d.getUTCMinutes());
+      case 'S':
+        return p2(d.getUTCSeconds());
+      default:
+        return '%';
+    }
+  });
+}
+
+async function openFib(cfg: SpeakerConfig, log: Logger): Promise<Fib> {
+  if (cfg.fib.mode === 'kernel') {
+    const fib = await NetlinkFib.open({ table: cfg.fib.table });
+    log.info('kernel FIB opened', { table: cfg.fib.table, protocol: fib.protocol });
+    return fib;
+  }
+  return new MemoryFib();
+}
+
+function writeFileAppend(path: string, bytes: Uint8Array, log: Logger): void {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    appendFileSync(path, bytes);
+  } catch (e) {
+    log.warn('cannot write MRT file', { path, error: String(e) });
+  }
+}
+
+async function load(path: string): Promise<SpeakerConfig | undefined> {
+  const r = await loadSpeakerConfig(path);
+  if (!r.ok) {
+    for (const e of r.error) process.stderr.write(formatConfigError(e) + '\n');
+    return undefined;
+  }
+  for (const w of r.value.warnings) process.stderr.write(formatConfigError(w, 'warning') + '\n');
+  return r.value;
+}
+
+export const speakerCommand: Command = {
+  name: 'speaker',
+  summary: 'run the BGP-4 speaker (daemon) from a YAML config',
+  async run(args: string[]): Promise<number> {
+    let file: string | undefined;
+    let check = false;
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i]!;
+      if (a === '-h' || a === '--help') {
+        process.stdout.write(USAGE);
+        return 0;
+      } else if (a === '-c' || a === '--config') file = args[++i];
+      else if (a === '--check') check = true;
+      else {
+        process.stderr.write(`nonstop speaker: unknown argument '${a}'\n\n${USAGE}`);
+        return 2;
+      }
+    }
+    if (!file) {
+      process.stderr.write(
+        `nonstop speaker: a configuration file is required (-c FILE)\n\n${USAGE}`,
+      );
+      return 2;
+    }
+    const cfg = await load(file);
+    if (!cfg) return 1;
+    if (check) {
+      process.stdout.write(`${file}: configuration is valid (${cfg.neighbors.length} neighbors)\n`);
+      return 0;
+    }
+    const log = createLogger({
+      level: cfg.log.level,
+      format: cfg.log.format,
+      sink: (l) => process.stderr.write(l + '\n'),
+    });
+    const metrics = new Registry();
+    let fib: Fib;
+    try {
+      fib = await openFib(cfg, log);
+    } catch (e) {
+      log.error('cannot open the FIB', {
+        mode: cfg.fib.mode,
+        error: e instanceof Error ? e.message : String(e),
+      });
+      return 1;
+    }
+    const recorder = new MrtRecorder();
+    const wallSeconds = (): number => Date.now() / 1000;
+    const updatesPath = (): string | undefined =>
+      cfg.mrt.updates
+        ? expandTime(
+            cfg.mrt.updates.path,
+            Math.floor(wallSeconds() / cfg.mrt.updates.rotate) * cfg.mrt.updates.rotate,
+          )
+        : undefined;
+    const session = (n: SpeakerConfig['neighbors'][number]) => ({
+      peerAs: n.asn,
+      localAs: cfg.asn,
+      peerAddress: n.address,
+      localAddress: n.localAddress ?? new Uint8Array(n.address.length),
+    });
+    const speaker = new Speaker(cfg, {
+      connector: new TcpConnector(),
+      clock: systemClock,
+      logger: log,
+      fib,
+      metrics,
+      onMessage: cfg.mrt.updates
+        ? (n, bytes, local) => recorder.message(session(n), bytes, local)
+        : undefined,
+      onStateChange: cfg.mrt.updates
+        ? (n, from, to) => recorder.stateChange(session(n), from, to)
+        : undefined,
+    });
+    const control = new ControlServer({
+      socket: cfg.control.socket,
+      http: cfg.control.http as string | undefined,
+      logger: log,
+      metrics,
+    });
+    speaker.registerControl(control);
+    try {
+      await control.listen();
+      await speaker.start();
+    } catch (e) {
+      log.error('startup failed', { error: e instanceof Error ? e.message : String(e) });
+      await speaker.stop('startup failed').catch(() => {});
+      await control.close().catch(() => {});
+      return 1;
+    }
+    const timers: NodeJS.Timeout[] = [];
+    if (cfg.mrt.updates) {
+      timers.push(
+        setInterval(() => {
+          const bytes = recorder.takeLog();
+          const p = updatesPath();
+          if (bytes.length && p) writeFileAppend(p, bytes, log);
+        }, 1000),
+      );
+    }
+    if (cfg.mrt.ribDump) {
+      const rd = cfg.mrt.ribDump;
+      timers.push(
+        setInterval(() => {
+          const path = expandTime(rd.path, Math.floor(wallSeconds()));
+          writeFileAppend(path, recorder.ribDump(speaker.engine, cfg.routerId, cfg.asn), log);
+          log.info('RIB dump written', { path, prefixes: speaker.engine.locRib.size });
+        }, rd.interval * 1000),
+      );
+    }
+    let current = cfg;
+    process.on('SIGHUP', () => {
+      void (async () => {
+        log.info('SIGHUP: reloading the configuration', { file });
+        const next = await load(file);
+        if (!next) {
+          log.error('reload refused: the new configuration is invalid; keeping the running one', {
+            file,
+          });
+          return;
+        }
+        speaker.reload(next);
+        current = next;
+      })();
+    });
+    return await new Promise<number>((resolve) => {
+      const shutdown = (sig: string): void => {
+        log.info(`${sig}: shutting down`, { routerId: formatAddr(current.routerId) });
+        for (const t of timers) clearInterval(t);
+        void (async () => {
+          await speaker.stop(`${sig} received`);
+          const rest = recorder.takeLog();
+          const p = updatesPath();
+          if (rest.length && p) writeFileAppend(p, rest, log);
+          await control.close();
+          resolve(0);
+        })();
+      };
+      process.once('SIGTERM', () => shutdown('SIGTERM'));
+      process.once('SIGINT', () => shutdown('SIGINT'));
+    });
+  },
+};
