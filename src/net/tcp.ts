@@ -185,23 +185,27 @@ export class TcpConnector implements Connector {
         onAccept(new TcpTransport(socket, this.opts));
       });
       server.once('error', (e) => reject(describe(what, e)));
-      server.listen({ host: local.address, port: local.port }, () => {
-        const a = server.address();
-        const bound: Endpoint =
-          a && typeof a === 'object'
-            ? { address: normalizeAddress(a.address), port: a.port }
-            : local;
-        server.on('error', () => undefined); // after listening, errors surface per socket
-        resolve({
-          local: bound,
-          // Stop accepting; established sessions keep their sockets.
-          close: () =>
-            new Promise<void>((res) => {
-              server.close();
-              setImmediate(res);
-            }),
-        });
-      });
+      // IPv6 sockets are IPv6-only, so `::` and `0.0.0.0` can both listen on one port.
+      server.listen(
+        { host: local.address, port: local.port, ipv6Only: local.address.includes(':') },
+        () => {
+          const a = server.address();
+          const bound: Endpoint =
+            a && typeof a === 'object'
+              ? { address: normalizeAddress(a.address), port: a.port }
+              : local;
+          server.on('error', () => undefined); // after listening, errors surface per socket
+          resolve({
+            local: bound,
+            // Stop accepting; established sessions keep their sockets.
+            close: () =>
+              new Promise<void>((res) => {
+                server.close();
+                setImmediate(res);
+              }),
+          });
+        },
+      );
     });
   }
 }

@@ -1,9 +1,10 @@
-// The built-in adapters, registered by name. `nonstop` (our own speaker) joins here later.
+// The built-in adapters, registered by name: our own speaker and the real daemons.
 
 import { BirdDaemon } from './bird.js';
 import { ExabgpDaemon } from './exabgp.js';
 import { FrrDaemon } from './frr.js';
 import { GobgpDaemon } from './gobgp.js';
+import { NonstopDaemon } from './nonstop.js';
 import { daemonKinds, registerDaemon } from './registry.js';
 
 if (!daemonKinds().includes('bird')) {
@@ -11,8 +12,9 @@ if (!daemonKinds().includes('bird')) {
   registerDaemon('frr', (spec, host) => new FrrDaemon(spec, host));
   registerDaemon('gobgp', (spec, host) => new GobgpDaemon(spec, host));
   registerDaemon('exabgp', (spec, host) => new ExabgpDaemon(spec, host));
+  registerDaemon('nonstop', (spec, host) => new NonstopDaemon(spec, host));
 }
 
-export { BirdDaemon, ExabgpDaemon, FrrDaemon, GobgpDaemon };
+export { BirdDaemon, ExabgpDaemon, FrrDaemon, GobgpDaemon, NonstopDaemon };
 export { daemonFactory, daemonKinds, registerDaemon } from './registry.js';
 export * from './types.js';
