@@ -4,7 +4,16 @@
 // Writes bench/results/mrt-dump-<timestamp>.json and prints a Markdown table.
 
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -31,16 +40,33 @@ const FILES = [
 const runs = Number(process.argv[2] ?? process.env['RUNS'] ?? 5);
 const BGPDUMP = '/usr/bin/bgpdump';
 
-function timeRun(cmd: string, args: string[]): number {
+interface Run {
+  /** Wall time (ms), process start included. */
+  ms: number;
+  /** User + system CPU time (ms) of the process, from GNU time. */
+  cpuMs: number;
+  /** Peak resident set size (KiB), from GNU time. */
+  rssKiB: number;
+}
+
+const TIME = '/usr/bin/time';
+
+/** Runs a command with stdout to /dev/null under GNU time (Debian package `time`). */
+function timeRun(cmd: string, args: string[]): Run {
   const devnull = openSync('/dev/null', 'w');
+  const stats = join(tmpdir(), `nonstop-bench-${process.pid}.time`);
   try {
     const t0 = performance.now();
-    const r = spawnSync(cmd, args, { stdio: ['ignore', devnull, 'ignore'] });
+    const r = spawnSync(TIME, ['-f', '%U %S %M', '-o', stats, cmd, ...args], {
+      stdio: ['ignore', devnull, 'ignore'],
+    });
     const ms = performance.now() - t0;
     if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}`);
-    return ms;
+    const [u, sy, m] = readFileSync(stats, 'utf8').trim().split(/\s+/).map(Number);
+    return { ms, cpuMs: ((u ?? 0) + (sy ?? 0)) * 1000, rssKiB: m ?? 0 };
   } finally {
     closeSync(devnull);
+    rmSync(stats, { force: true });
   }
 }
 
@@ -52,8 +78,8 @@ const median = (xs: number[]): number => {
 
 interface WallResult {
   file: string;
-  nonstopMs: number[];
-  bgpdumpMs: number[];
+  nonstop: Run[];
+  bgpdump: Run[];
 }
 
 interface DecodeResult {
@@ -119,11 +145,13 @@ async function main(): Promise<void> {
   const wall: WallResult[] = [];
   for (const rel of FILES) {
     const file = join(data, rel);
-    const res: WallResult = { file: rel, nonstopMs: [], bgpdumpMs: [] };
+    const res: WallResult = { file: rel, nonstop: [], bgpdump: [] };
     for (let i = 0; i < runs; i++) {
-      res.nonstopMs.push(timeRun(process.execPath, [bin, 'mrt', 'dump', '-m', file]));
-      if (haveBgpdump) res.bgpdumpMs.push(timeRun(BGPDUMP, ['-m', file]));
+      process.stderr.write(`bench: ${rel} run ${i + 1}/${runs}\r`);
+      res.nonstop.push(timeRun(process.execPath, [bin, 'mrt', 'dump', '-m', file]));
+      if (haveBgpdump) res.bgpdump.push(timeRun(BGPDUMP, ['-m', file]));
     }
+    process.stderr.write('\n');
     wall.push(res);
   }
   const decode: DecodeResult[] = [];
@@ -143,20 +171,30 @@ async function main(): Promise<void> {
   writeFileSync(path, JSON.stringify(out, null, 2) + '\n');
 
   const f = (ms: number): string => (ms / 1000).toFixed(3);
+  const span = (xs: number[]): string =>
+    `${f(median(xs))} (${f(Math.min(...xs))}–${f(Math.max(...xs))})`;
   const lines = [
-    `## nonstop mrt dump -m vs bgpdump -m (${runs} runs each, alternated, wall time incl. process start)`,
+    `## nonstop mrt dump -m vs bgpdump -m (${runs} runs each, alternated, output to /dev/null, process start included)`,
     '',
-    '| file | nonstop median s (min–max) | bgpdump median s (min–max) | nonstop / bgpdump |',
-    '|---|---|---|---|',
+    '| file | nonstop wall s, median (min–max) | bgpdump wall s | wall ratio | nonstop CPU s | bgpdump CPU s | CPU ratio | peak RSS nonstop / bgpdump (MiB) |',
+    '|---|---|---|---|---|---|---|---|',
   ];
   for (const w of wall) {
-    const n = median(w.nonstopMs);
-    const b = w.bgpdumpMs.length ? median(w.bgpdumpMs) : NaN;
+    const nw = w.nonstop.map((r) => r.ms);
+    const nc = w.nonstop.map((r) => r.cpuMs);
+    const nr = Math.max(...w.nonstop.map((r) => r.rssKiB)) / 1024;
+    if (!w.bgpdump.length) {
+      lines.push(
+        `| ${w.file} | ${span(nw)} | n/a | n/a | ${span(nc)} | n/a | n/a | ${nr.toFixed(0)} / n/a |`,
+      );
+      continue;
+    }
+    const bw = w.bgpdump.map((r) => r.ms);
+    const bc = w.bgpdump.map((r) => r.cpuMs);
+    const br = Math.max(...w.bgpdump.map((r) => r.rssKiB)) / 1024;
     lines.push(
-      `| ${w.file} | ${f(n)} (${f(Math.min(...w.nonstopMs))}–${f(Math.max(...w.nonstopMs))}) | ` +
-        (w.bgpdumpMs.length
-          ? `${f(b)} (${f(Math.min(...w.bgpdumpMs))}–${f(Math.max(...w.bgpdumpMs))}) | ${(n / b).toFixed(2)} |`
-          : 'n/a | n/a |'),
+      `| ${w.file} | ${span(nw)} | ${span(bw)} | ${(median(nw) / median(bw)).toFixed(2)} | ` +
+        `${span(nc)} | ${span(bc)} | ${(median(nc) / median(bc)).toFixed(2)} | ${nr.toFixed(0)} / ${br.toFixed(1)} |`,
     );
   }
   lines.push('', '## In-process decode (typed reader + wire/ decoding, no text output)', '');

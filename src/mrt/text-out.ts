@@ -9,14 +9,14 @@ const DIGITS: Uint8Array[] = Array.from({ length: 256 }, (_, i) =>
 );
 
 export class TextOut {
-  buf: Uint8Array;
+  buf: Buffer;
   pos = 0;
 
   constructor(
     private readonly sink: (bytes: Uint8Array) => void,
     capacity = 1 << 20,
   ) {
-    this.buf = new Uint8Array(capacity);
+    this.buf = Buffer.allocUnsafe(capacity);
   }
 
   /** Make room for n more bytes (flushing first when the buffer is too full). */
@@ -26,7 +26,7 @@ export class TextOut {
     if (n > this.buf.length) {
       let cap = this.buf.length * 2;
       while (cap < n) cap *= 2;
-      this.buf = new Uint8Array(cap);
+      this.buf = Buffer.allocUnsafe(cap);
     }
   }
 
@@ -36,8 +36,12 @@ export class TextOut {
     this.pos = 0;
   }
 
-  /** ASCII string (callers reserve). */
+  /** ASCII string (callers reserve). Long ones are copied natively (the per-line tails). */
   ascii(s: string): void {
+    if (s.length > 24) {
+      this.pos += this.buf.write(s, this.pos, 'latin1');
+      return;
+    }
     const b = this.buf;
     let p = this.pos;
     for (let i = 0; i < s.length; i++) b[p++] = s.charCodeAt(i);
