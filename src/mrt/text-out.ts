@@ -32,7 +32,9 @@ export class TextOut {
 
   flush(): void {
     if (this.pos === 0) return;
-    this.sink(this.buf.subarray(0, this.pos));
+    // A plain Uint8Array view: on a Buffer, `.slice()` would not copy, and sinks that keep
+    // the bytes copy them with `.slice()` before this buffer is reused.
+    this.sink(new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.pos));
     this.pos = 0;
   }
 
