@@ -1,18 +1,42 @@
 // The one CLI: `nonstop <command> [subcommand] [options]`. Composition root only — each
-// command module parses its own options and wires the layers below it.
+// command module parses its own options and wires the layers below it. Command modules
+// are imported only when their command runs: `nonstop mrt dump` must not pay for loading
+// the speaker, the YAML parser and the FIB (tens of milliseconds of process start).
 
-import { mrtCommand } from './mrt.js';
-import { demoCommand } from './demo.js';
-import { neighborCommand, showCommand } from './show.js';
-import { speakerCommand } from './speaker.js';
 import type { Command } from './command.js';
 
-const commands: readonly Command[] = [
-  demoCommand,
-  speakerCommand,
-  showCommand,
-  neighborCommand,
-  mrtCommand,
+interface Entry {
+  readonly name: string;
+  readonly summary: string;
+  readonly load: () => Promise<Command>;
+}
+
+export const commands: readonly Entry[] = [
+  {
+    name: 'demo',
+    summary: 'show the system working on an embedded example (the README main job)',
+    load: async () => (await import('./demo.js')).demoCommand,
+  },
+  {
+    name: 'speaker',
+    summary: 'run the BGP-4 speaker (daemon) from a YAML config',
+    load: async () => (await import('./speaker.js')).speakerCommand,
+  },
+  {
+    name: 'show',
+    summary: "show a running speaker's neighbors, RIB and FIB",
+    load: async () => (await import('./show.js')).showCommand,
+  },
+  {
+    name: 'neighbor',
+    summary: 'reset or refresh a BGP session of a running speaker',
+    load: async () => (await import('./show.js')).neighborCommand,
+  },
+  {
+    name: 'mrt',
+    summary: 'read MRT files: dump (bgpdump-compatible), stats',
+    load: async () => (await import('./mrt.js')).mrtCommand,
+  },
 ];
 
 export const VERSION = '0.1.0';
@@ -47,5 +71,5 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`nonstop: unknown command '${name}'\n\n${usage()}`);
     return 2;
   }
-  return cmd.run(rest);
+  return (await cmd.load()).run(rest);
 }
