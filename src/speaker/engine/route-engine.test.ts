@@ -8,6 +8,7 @@ import { ManualClock } from '../../lib/clock.js';
 import { formatAddr, formatPrefix, parseAddr, parsePrefix } from '../../lib/ip.js';
 import {
   AS_SEG,
+  makeContext,
   ATTR_DEFAULT_FLAGS,
   AS4_CONTEXT,
   decodeMessage,
@@ -56,6 +57,8 @@ function setup(opts?: { maxPrefix?: NeighborSpec['maxPrefix'] }) {
       policies?: boolean;
       maxPrefix?: NeighborSpec['maxPrefix'];
       gr?: boolean;
+      mrai?: number;
+      addPathSendMax?: number;
     },
   ): FakePeer {
     const spec: NeighborSpec = {
@@ -69,6 +72,8 @@ function setup(opts?: { maxPrefix?: NeighborSpec['maxPrefix'] }) {
       maxPrefix: o?.maxPrefix ?? opts?.maxPrefix,
       gracefulRestart: o?.gr ?? true,
       staleRoutesTime: 360,
+      mrai: o?.mrai ?? 0,
+      addPathSendMax: o?.addPathSendMax ?? 1,
     };
     const p: FakePeer = { id: engine.addNeighbor(spec), sent: [] };
     peers.set(name, p);
@@ -80,6 +85,7 @@ function setup(opts?: { maxPrefix?: NeighborSpec['maxPrefix'] }) {
     localAddress: string,
     families: [number, number][] = [[1, 1]],
     gr = true,
+    ctx = AS4_CONTEXT,
   ) {
     const info: SessionInfo = {
       internal: asn === LOCAL_AS,
@@ -87,7 +93,7 @@ function setup(opts?: { maxPrefix?: NeighborSpec['maxPrefix'] }) {
       families,
       gracefulRestart: gr ? { restartTime: 120, flags: 0, families: [] } : null,
       receive: AS4_CONTEXT,
-      send: AS4_CONTEXT,
+      send: ctx,
     };
     engine.sessionUp(
       p.id,
@@ -95,7 +101,7 @@ function setup(opts?: { maxPrefix?: NeighborSpec['maxPrefix'] }) {
       {
         send: (msgs) => {
           for (const m of msgs) {
-            const r = decodeMessage(m, AS4_CONTEXT);
+            const r = decodeMessage(m, ctx);
             assert.ok(r.ok, 'engine sent an undecodable message');
             assert.ok(m.length <= 4096, 'UPDATE longer than 4096 octets');
             if (r.message.type === 2) p.sent.push(r.message);
@@ -493,4 +499,75 @@ test('route refresh re-sends the Adj-RIB-Out followed by End-of-RIB', () => {
   assert.deepEqual(prefixes, ['198.18.100.0/24', '198.18.101.0/24']);
   const last = again[again.length - 1]!;
   assert.equal(last.nlri.length + last.withdrawn.length + last.attributes.length, 0);
+});
+
+test('MRAI: changes to a peer go out at most once per interval, and a flap inside it is not sent', () => {
+  const { engine, peer, up, clock } = setup();
+  const a = peer('198.18.1.2', 65002);
+  const b = peer('198.18.2.2', 65003, { mrai: 30 });
+  up(a, 65002, '198.18.1.1');
+  up(b, 65003, '198.18.2.1'); // initial table + End-of-RIB go at once; the interval starts
+  const base = b.sent.length;
+  clock.advance(1_000);
+  engine.receiveUpdate(a.id, route(['198.18.100.0/24'], [65002], '198.18.1.2'));
+  assert.equal(b.sent.length, base, 'held back by MRAI');
+  engine.receiveUpdate(a.id, route(['198.18.101.0/24'], [65002], '198.18.1.2'));
+  engine.receiveUpdate(a.id, withdraw(['198.18.101.0/24'])); // flaps within the interval
+  clock.advance(28_999);
+  assert.equal(b.sent.length, base, 'still inside the 30 s interval');
+  clock.advance(1);
+  const r = received(b);
+  assert.ok(r.announced.has('198.18.100.0/24'));
+  assert.ok(
+    !r.announced.has('198.18.101.0/24') && !r.withdrawn.includes('198.18.101.0/24'),
+    'the flap was collapsed',
+  );
+  assert.equal(b.sent.length, base + 1, 'one UPDATE for the whole burst');
+});
+
+test('ADD-PATH send: the best N paths with stable path IDs; one that drops out is withdrawn by its ID', () => {
+  const { engine, peer, up } = setup();
+  const a = peer('198.18.1.2', 65002);
+  const c = peer('198.18.3.2', 65004);
+  const d = peer('198.18.4.2', 65005);
+  const b = peer('198.18.2.2', 65003, { addPathSendMax: 2 });
+  up(a, 65002, '198.18.1.1');
+  up(c, 65004, '198.18.3.1');
+  up(d, 65005, '198.18.4.1');
+  const ap = makeContext({ as4: true, addPath: [[1, 1]] });
+  up(b, 65003, '198.18.2.1', [[1, 1]], true, ap);
+  engine.receiveUpdate(a.id, route(['198.18.100.0/24'], [65002, 64500, 64501], '198.18.1.2')); // longest path
+  engine.receiveUpdate(c.id, route(['198.18.100.0/24'], [65004], '198.18.3.2')); // best
+  engine.receiveUpdate(d.id, route(['198.18.100.0/24'], [65005, 64500], '198.18.4.2')); // second
+  // What B holds now, by path ID (RFC 7911: the same prefix under several IDs).
+  const held = new Map<number, number[]>();
+  for (const u of b.sent) {
+    for (const w of u.withdrawn) held.delete(w.pathId ?? -1);
+    for (const n of u.nlri) held.set(n.pathId ?? -1, asPathOf([...u.attributes]));
+  }
+  assert.equal(held.size, 2, 'two paths advertised');
+  assert.deepEqual(
+    [...held.values()].sort(),
+    [
+      [65001, 65004],
+      [65001, 65005, 64500],
+    ].sort(),
+  );
+  const idOfC = [...held.entries()].find(([, p]) => p[1] === 65004)![0];
+  // C's route goes away: A's path moves up into the two; C's path ID is withdrawn.
+  engine.receiveUpdate(c.id, withdraw(['198.18.100.0/24']));
+  const after = new Map(held);
+  const sent2 = b.sent.slice(-3);
+  for (const u of sent2) {
+    for (const w of u.withdrawn) after.delete(w.pathId ?? -1);
+    for (const n of u.nlri) after.set(n.pathId ?? -1, asPathOf([...u.attributes]));
+  }
+  assert.ok(!after.has(idOfC), 'C’s path ID was withdrawn');
+  assert.deepEqual(
+    [...after.values()].sort(),
+    [
+      [65001, 65002, 64500, 64501],
+      [65001, 65005, 64500],
+    ].sort(),
+  );
 });

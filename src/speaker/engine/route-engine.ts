@@ -57,7 +57,14 @@ import {
   type PrefixKey,
   type Route,
 } from '../../rib/index.js';
-import { bestSelector, selectBest, type DecisionOptions } from '../../decision/index.js';
+import {
+  bestSelector,
+  compareFast,
+  resolveOptions,
+  selectBest,
+  type DecisionOptions,
+  type ResolvedOptions,
+} from '../../decision/index.js';
 import {
   effectiveChain,
   evaluateChain,
@@ -90,6 +97,14 @@ export interface NeighborSpec {
   readonly gracefulRestart: boolean;
   /** Seconds a restarting peer's stale routes are kept at most. */
   readonly staleRoutesTime: number;
+  /**
+   * MinRouteAdvertisementInterval (RFC 4271 §9.2.1.1), seconds; 0 = send at once. Changes
+   * are batched per peer: at most one burst per interval, and a route that flaps and comes
+   * back within it is not sent at all (the Adj-RIB-Out collapses it).
+   */
+  readonly mrai?: number;
+  /** ADD-PATH send (RFC 7911): how many paths per prefix, when negotiated. Default 1. */
+  readonly addPathSendMax?: number;
 }
 
 /** What the engine needs from the session of a neighbour. */
@@ -158,6 +173,12 @@ class Neighbor {
   localAddress6: Uint8Array | undefined;
   families = new Set<number>();
   staleTimer: TimerHandle | undefined;
+  mraiTimer: TimerHandle | undefined;
+  nextSendAt = 0;
+  /** Families we send with ADD-PATH path identifiers (negotiated). */
+  addPathSend = new Set<number>();
+  /** ADD-PATH: path IDs advertised per prefix, to withdraw those that drop out. */
+  readonly pathsSent = new Map<PrefixKey, Set<number>>();
   maxPrefixWarned = false;
   readonly counters: NeighborCounters = {
     updatesIn: 0,
@@ -211,11 +232,16 @@ export class RouteEngine {
   private readonly routerIdNum: number;
   private readonly schedule: (fn: () => void) => void;
   private readonly decisionOptions: DecisionOptions;
-  /** Routes that lost best-path eligibility through loop detection: kept pre-policy only. */
+  /** Time spent in the decision process (Loc-RIB updates), for metrics. */
   decisionTimeMs = 0;
+  /** Peers we send ADD-PATH to: then every candidate change is exported, not only best changes. */
+  private addPathPeers = 0;
+  private readonly pathIds = new Map<string, number>();
+  private readonly resolvedDecision: ResolvedOptions;
 
   constructor(private readonly opts: EngineOptions) {
     this.decisionOptions = opts.decision ?? {};
+    this.resolvedDecision = resolveOptions(this.decisionOptions);
     this.locRib = new LocRib(bestSelector(this.decisionOptions));
     this.clusterId = opts.clusterId ?? opts.routerId;
     this.clusterIdNum = bgpIdNumber(this.clusterId);
@@ -284,12 +310,16 @@ export class RouteEngine {
     }
     n.adjOut = new AdjRibOut(n.ref, this.pool);
     n.maxPrefixWarned = false;
+    n.addPathSend = new Set([...n.families].filter((f) => info.send.addPath.has(f)));
+    n.pathsSent.clear();
+    if (n.addPathSend.size) this.addPathPeers++;
     this.log('info', 'session up: exporting Loc-RIB', {
       peer: n.spec.name,
       prefixes: this.locRib.size,
     });
     for (const [key, best] of this.locRib.entries()) this.exportTo(n, key, best);
     this.sendStaged(n);
+    n.nextSendAt = this.opts.clock.now() + (n.spec.mrai ?? 0) * 1000;
     for (const [afi, safi] of info.families) port.send([endOfRib(afi, safi, info.send)]);
   }
 
@@ -303,6 +333,11 @@ export class RouteEngine {
     n.port = undefined;
     n.adjOut?.clear();
     n.adjOut = undefined;
+    n.mraiTimer?.cancel();
+    n.mraiTimer = undefined;
+    if (n.addPathSend.size) this.addPathPeers--;
+    n.addPathSend = new Set();
+    n.pathsSent.clear();
     if (!n.adjIn) return;
     if (gracefulRestart && n.spec.gracefulRestart && n.session?.gracefulRestart) {
       n.adjIn.markAllStale();
@@ -536,7 +571,7 @@ export class RouteEngine {
     const t0 = performance.now();
     const c = this.locRib.updateKey(key, peer, pathId, attrs);
     this.decisionTimeMs += performance.now() - t0;
-    if (c.changed) this.dirty.add(key);
+    if (c.changed || this.addPathPeers > 0) this.dirty.add(key);
   }
 
   private requestFlush(): void {
@@ -558,7 +593,7 @@ export class RouteEngine {
       this.fibChange(key, best, fib);
       for (const n of up) this.exportTo(n, key, best);
     }
-    for (const n of up) this.sendStaged(n);
+    for (const n of up) this.sendOrDefer(n);
     if (fib.length && this.opts.onFib) this.opts.onFib(fib);
   }
 
@@ -576,9 +611,70 @@ export class RouteEngine {
   }
 
   private exportTo(n: Neighbor, key: PrefixKey, best: Route | undefined): void {
+    if (n.addPathSend.size && n.addPathSend.has(famKey(keyAfi(key), SAFI.UNICAST))) {
+      this.exportPaths(n, key);
+      return;
+    }
     const out = best ? this.exportAttrs(n, key, best) : undefined;
     n.adjOut!.stage(key, 0, out);
     if (out) this.pool.release(out);
+  }
+
+  /**
+   * ADD-PATH send (RFC 7911): the best `addPathSendMax` eligible paths, in decision order,
+   * each under a path identifier that stays the same while the path exists (one per source
+   * peer and source path ID); identifiers that drop out are withdrawn.
+   */
+  private exportPaths(n: Neighbor, key: PrefixKey): void {
+    const max = Math.max(1, n.spec.addPathSendMax ?? 1);
+    const cands = [...this.locRib.candidates(key)].filter((r) => !r.unreachable);
+    cands.sort((a, b) => compareFast(a, b, this.resolvedDecision));
+    const before = n.pathsSent.get(key);
+    const now = new Set<number>();
+    for (const r of cands) {
+      if (now.size >= max) break;
+      const out = this.exportAttrs(n, key, r);
+      if (!out) continue;
+      const id = this.pathIdOf(r);
+      n.adjOut!.stage(key, id, out);
+      this.pool.release(out);
+      now.add(id);
+    }
+    if (before) for (const id of before) if (!now.has(id)) n.adjOut!.stage(key, id, undefined);
+    if (now.size) n.pathsSent.set(key, now);
+    else n.pathsSent.delete(key);
+  }
+
+  private pathIdOf(r: Route): number {
+    const k = `${r.peer.id}:${r.pathId}`;
+    let id = this.pathIds.get(k);
+    if (id === undefined) {
+      id = this.pathIds.size + 1;
+      this.pathIds.set(k, id);
+    }
+    return id;
+  }
+
+  /** Sends a peer's staged changes now, or when its MRAI allows. */
+  private sendOrDefer(n: Neighbor): void {
+    const mrai = (n.spec.mrai ?? 0) * 1000;
+    if (mrai <= 0) {
+      this.sendStaged(n);
+      return;
+    }
+    if (n.mraiTimer) return; // a send is scheduled; what was staged since goes with it
+    const clock = this.opts.clock;
+    if (clock.now() >= n.nextSendAt) {
+      this.sendStaged(n);
+      n.nextSendAt = clock.now() + mrai;
+      return;
+    }
+    n.mraiTimer = clock.at(n.nextSendAt, () => {
+      n.mraiTimer = undefined;
+      if (!n.up) return;
+      this.sendStaged(n);
+      n.nextSendAt = clock.now() + mrai;
+    });
   }
 
   /** The attributes `best` is advertised to `n` with, or undefined when it is not. */
@@ -761,10 +857,12 @@ export class RouteEngine {
   }
 
   /** Candidates of a prefix, best first, with why the best one won. */
-  ribEntry(
-    prefix: Prefix,
-  ):
-    | { prefix: string; paths: { route: Route; best: boolean; from: string }[]; reason: string }
+  ribEntry(prefix: Prefix):
+    | {
+        prefix: string;
+        paths: { route: Route; best: boolean; from: string; stale: boolean }[];
+        reason: string;
+      }
     | undefined {
     const key = prefixKey(prefix);
     const cands = this.locRib.candidates(key);
@@ -777,8 +875,15 @@ export class RouteEngine {
         route,
         best: route === sel.best,
         from: this.peerName(route.peer),
+        stale: route.stale || this.isStalePath(key, route),
       })),
     };
+  }
+
+  /** Kept from before its peer restarted (RFC 4724): stale in the peer's Adj-RIB-In. */
+  private isStalePath(key: PrefixKey, route: Route): boolean {
+    const n = this.neighbors.get(route.peer.id);
+    return n?.ref === route.peer && (n.adjIn?.isStale(key, route.pathId) ?? false);
   }
 
   peerName(p: PeerRef): string {
