@@ -17,6 +17,7 @@ import {
   type UpdateMessage,
 } from '../../wire/index.js';
 import { compilePolicy, type CompiledPolicy } from '../../policy/index.js';
+import { prefixKey } from '../../rib/index.js';
 import {
   RouteEngine,
   type FibChange,
@@ -570,4 +571,84 @@ test('ADD-PATH send: the best N paths with stable path IDs; one that drops out i
       [65001, 65005, 64500],
     ].sort(),
   );
+});
+
+test('next-hop resolution: an unreachable next hop is not eligible; IGP cost breaks ties (RFC 4271 §9.1.2)', () => {
+  const reachable = new Map<string, number>([['198.18.9.1', 20]]); // next hop → IGP cost
+  const clock = new ManualClock(0);
+  const engine = new RouteEngine({
+    localAsn: LOCAL_AS,
+    routerId: parseAddr('198.18.0.1')!,
+    clock,
+    schedule: (fn) => fn(),
+    nextHops: {
+      resolve: (nh) => {
+        const cost = reachable.get(formatAddr(nh));
+        return { reachable: cost !== undefined, igpCost: cost ?? 0 };
+      },
+    },
+  });
+  const mk = (name: string, asn: number) =>
+    engine.addNeighbor({
+      name,
+      address: parseAddr(name)!,
+      asn,
+      rrClient: false,
+      nextHopSelf: false,
+      importPolicy: [acceptAll()],
+      exportPolicy: [acceptAll()],
+      gracefulRestart: false,
+      staleRoutesTime: 0,
+    });
+  const info = (internal: boolean, id: string): SessionInfo => ({
+    internal,
+    peerBgpId: id,
+    families: [[1, 1]],
+    gracefulRestart: null,
+    receive: AS4_CONTEXT,
+    send: AS4_CONTEXT,
+  });
+  const sent: UpdateMessage[] = [];
+  const c1 = mk('198.18.3.2', LOCAL_AS);
+  const c2 = mk('198.18.4.2', LOCAL_AS);
+  const e = mk('198.18.2.2', 65003);
+  engine.sessionUp(
+    c1,
+    info(true, '10.0.0.1'),
+    { send: () => {}, stop: () => {} },
+    parseAddr('198.18.3.1')!,
+  );
+  engine.sessionUp(
+    c2,
+    info(true, '10.0.0.2'),
+    { send: () => {}, stop: () => {} },
+    parseAddr('198.18.4.1')!,
+  );
+  engine.sessionUp(
+    e,
+    info(false, '10.0.0.3'),
+    {
+      send: (msgs) => {
+        for (const m of msgs) {
+          const r = decodeMessage(m, AS4_CONTEXT);
+          if (r.ok && r.message.type === 2) sent.push(r.message);
+        }
+      },
+      stop: () => {},
+    },
+    parseAddr('198.18.2.1')!,
+  );
+  // c1's route (lower router ID, would win the tie) has an unreachable next hop.
+  engine.receiveUpdate(c1, route(['198.18.100.0/24'], [65010], '198.18.8.1'));
+  assert.equal(engine.locRib.best(prefixKey(parsePrefix('198.18.100.0/24')!)), undefined);
+  assert.equal(sent.filter((u) => u.nlri.length).length, 0, 'nothing exported while unreachable');
+  engine.receiveUpdate(c2, route(['198.18.100.0/24'], [65010], '198.18.9.1'));
+  let best = engine.locRib.best(prefixKey(parsePrefix('198.18.100.0/24')!));
+  assert.equal(best?.peer.id, c2, 'the reachable route is the only eligible one');
+  // The IGP learns a cheaper way to c1's next hop: after re-resolution it wins on cost.
+  reachable.set('198.18.8.1', 10);
+  engine.nextHopsChanged();
+  best = engine.locRib.best(prefixKey(parsePrefix('198.18.100.0/24')!));
+  assert.equal(best?.peer.id, c1, 'lower IGP cost wins (step e) before the router ID');
+  assert.equal(best?.igpCost, 10);
 });

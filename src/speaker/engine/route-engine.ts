@@ -56,6 +56,7 @@ import {
   type PeerRef,
   type PrefixKey,
   type Route,
+  type RouteMeta,
 } from '../../rib/index.js';
 import {
   bestSelector,
@@ -136,6 +137,14 @@ export interface FibChange {
   readonly nextHop?: Uint8Array;
 }
 
+/**
+ * Resolves a BGP next hop against the routing table (RFC 4271 §9.1.2.1: a route whose
+ * next hop is unreachable is not eligible; §9.1.2.2 (e): the IGP cost to it breaks ties).
+ */
+export interface NextHopResolver {
+  resolve(nextHop: Uint8Array): { readonly reachable: boolean; readonly igpCost: number };
+}
+
 export interface EngineOptions {
   readonly localAsn: number;
   readonly routerId: Uint8Array;
@@ -145,6 +154,8 @@ export interface EngineOptions {
   /** Runs `flush` soon (default: setImmediate); tests pass a synchronous one. */
   readonly schedule?: (fn: () => void) => void;
   readonly onFib?: (changes: readonly FibChange[]) => void;
+  /** Absent: every next hop is reachable at IGP cost 0 (no IGP, e.g. the in-memory FIB). */
+  readonly nextHops?: NextHopResolver;
   readonly log?: (
     level: 'debug' | 'info' | 'warn',
     msg: string,
@@ -237,6 +248,8 @@ export class RouteEngine {
   /** Peers we send ADD-PATH to: then every candidate change is exported, not only best changes. */
   private addPathPeers = 0;
   private readonly pathIds = new Map<string, number>();
+  /** Next-hop resolution of each attribute set, until the resolver says its table changed. */
+  private nhCache = new WeakMap<AttrSet, RouteMeta>();
   private readonly resolvedDecision: ResolvedOptions;
 
   constructor(private readonly opts: EngineOptions) {
@@ -470,7 +483,7 @@ export class RouteEngine {
         }
       }
       adjIn.announce(key, pathId, pre, post);
-      this.locUpdate(key, ref, pathId, post);
+      this.locUpdate(key, ref, pathId, post, post && this.nextHopMeta(post));
     }
     for (const s of owned) this.pool.release(s);
   }
@@ -562,14 +575,43 @@ export class RouteEngine {
 
   // ---- Loc-RIB and export ----------------------------------------------------------------
 
+  private nextHopMeta(s: AttrSet): RouteMeta | undefined {
+    const r = this.opts.nextHops;
+    if (!r) return undefined;
+    let m = this.nhCache.get(s);
+    if (!m) {
+      const nh = nextHopOf(s);
+      const res = nh ? r.resolve(nh) : { reachable: false, igpCost: 0 };
+      m = { unreachable: !res.reachable, igpCost: res.igpCost };
+      this.nhCache.set(s, m);
+    }
+    return m;
+  }
+
+  /**
+   * The routing table the resolver uses changed: resolve every received route's next hop
+   * again and re-run the decision where the outcome differs.
+   */
+  nextHopsChanged(): void {
+    this.nhCache = new WeakMap();
+    for (const n of this.neighbors.values()) {
+      if (!n.adjIn || !n.ref) continue;
+      for (const [key, pathId, attrs] of n.adjIn.entries()) {
+        this.locUpdate(key, n.ref, pathId, attrs, this.nextHopMeta(attrs));
+      }
+    }
+    this.requestFlush();
+  }
+
   private locUpdate(
     key: PrefixKey,
     peer: PeerRef,
     pathId: number,
     attrs: AttrSet | undefined,
+    meta?: RouteMeta,
   ): void {
     const t0 = performance.now();
-    const c = this.locRib.updateKey(key, peer, pathId, attrs);
+    const c = this.locRib.updateKey(key, peer, pathId, attrs, meta);
     this.decisionTimeMs += performance.now() - t0;
     if (c.changed || this.addPathPeers > 0) this.dirty.add(key);
   }
