@@ -40,6 +40,8 @@ export function parseSpeakerConfig(
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
+    // Reported alone: the first error is where the parser stopped; the ones after it (often
+    // at the same place) follow from it and would only confuse.
     return err(
       sortErrors(
         doc.errors.map((e) => {
@@ -53,7 +55,7 @@ export function parseSpeakerConfig(
             message: `YAML: ${e.message}${hint}`,
           };
         }),
-      ),
+      ).slice(0, 1),
     );
   }
   const r = new Reader(file, doc, lines);
