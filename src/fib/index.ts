@@ -4,3 +4,4 @@ export { LpmTrie } from './lpm-trie.js';
 export { MemoryFib } from './memory-fib.js';
 export { NetlinkFib, RTPROT_NONSTOP, type NetlinkFibOptions } from './netlink-fib.js';
 export { interfaceIndex } from './netlink-socket.js';
+export { KernelNextHops, type KernelRouteSource } from './kernel-next-hops.js';
