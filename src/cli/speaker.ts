@@ -10,7 +10,7 @@ import { dirname } from 'node:path';
 import { systemClock } from '../lib/clock.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { TcpConnector } from '../net/tcp.js';
-import { MemoryFib, NetlinkFib, type Fib } from '../fib/index.js';
+import { KernelNextHops, MemoryFib, NetlinkFib, type Fib } from '../fib/index.js';
 import { Registry } from '../control/metrics.js';
 import { ControlServer } from '../control/server.js';
 import {
@@ -133,6 +133,10 @@ export const speakerCommand: Command = {
       });
       return 1;
     }
+    // Kernel mode: next hops resolve through the kernel's own routes (connected, static,
+    // IGP), read before the sessions start and re-read every few seconds.
+    const nextHops = fib instanceof NetlinkFib ? new KernelNextHops(fib, cfg.fib.table) : undefined;
+    if (nextHops) await nextHops.refresh();
     const recorder = new MrtRecorder();
     const wallSeconds = (): number => Date.now() / 1000;
     const updatesPath = (): string | undefined =>
@@ -154,6 +158,7 @@ export const speakerCommand: Command = {
       logger: log,
       fib,
       metrics,
+      ...(nextHops ? { nextHops } : {}),
       onMessage: cfg.mrt.updates
         ? (n, bytes, local) => recorder.message(session(n), bytes, local)
         : undefined,
@@ -178,6 +183,22 @@ export const speakerCommand: Command = {
       return 1;
     }
     const timers: NodeJS.Timeout[] = [];
+    if (nextHops) {
+      timers.push(
+        setInterval(() => {
+          nextHops
+            .refresh()
+            .then((changed) => {
+              if (!changed) return;
+              log.info('kernel routes changed: resolving next hops again', {});
+              speaker.engine.nextHopsChanged();
+            })
+            .catch((e: unknown) =>
+              log.warn('cannot read the kernel routing table', { error: String(e) }),
+            );
+        }, 5000),
+      );
+    }
     if (cfg.mrt.updates) {
       timers.push(
         setInterval(() => {

@@ -52,6 +52,7 @@ import {
   nextHopOf,
   type FibChange,
   type NeighborSpec,
+  type NextHopResolver,
 } from './engine/route-engine.js';
 import { diffConfigs, type NeighborConfig, type SpeakerConfig } from './config/index.js';
 import type { Negotiated } from '../fsm/index.js';
@@ -69,6 +70,8 @@ export interface SpeakerDeps {
   /** Every BGP message sent or received, for the MRT log. */
   readonly onMessage?: (n: NeighborConfig, bytes: Uint8Array, local: boolean) => void;
   readonly onStateChange?: (n: NeighborConfig, from: string, to: string) => void;
+  /** Next-hop resolution (kernel mode); absent: every next hop is reachable. */
+  readonly nextHops?: NextHopResolver;
 }
 
 interface NeighborRuntime {
@@ -122,6 +125,8 @@ export function neighborSpec(n: NeighborConfig, cfg: SpeakerConfig): NeighborSpe
     maxPrefix: n.maxPrefix ? { limit: n.maxPrefix.limit, action: n.maxPrefix.action } : undefined,
     gracefulRestart: n.gracefulRestart,
     staleRoutesTime: cfg.gracefulRestart.staleRoutesTime,
+    mrai: n.mrai,
+    addPathSendMax: n.addPath.sendMax,
   };
 }
 
@@ -186,6 +191,7 @@ export class Speaker {
       decision: config.decision,
       clock: deps.clock,
       onFib: (changes) => this.applyFib(changes),
+      ...(deps.nextHops ? { nextHops: deps.nextHops } : {}),
       log: (level, msg, fields) => this.log[level](msg, fields),
     });
     this.listener = new SessionListener({
@@ -481,8 +487,16 @@ export class Speaker {
       ...(stats.lastError
         ? {
             lastError: {
-              time: new Date(rt.since).toISOString(),
-              direction: 'local' as const,
+              // The peer's clock may be monotonic: take the age from it, the date from ours.
+              time: new Date(
+                stats.lastErrorInfo
+                  ? this.wall() - (this.deps.clock.now() - stats.lastErrorInfo.at)
+                  : rt.since,
+              ).toISOString(),
+              direction: stats.lastErrorInfo?.direction ?? 'local',
+              ...(stats.lastErrorInfo?.code !== undefined
+                ? { code: stats.lastErrorInfo.code, subcode: stats.lastErrorInfo.subcode }
+                : {}),
               message: stats.lastError,
             },
           }
@@ -567,7 +581,7 @@ export class Speaker {
       if (entries.length >= limit) return;
       entries.push({
         prefix: e.prefix,
-        paths: e.paths.map(({ route, best: isBest, from }) => {
+        paths: e.paths.map(({ route, best: isBest, from, stale }) => {
           const a = route.attrs;
           let reason: string | undefined;
           let reasonText: string | undefined;
@@ -594,7 +608,7 @@ export class Speaker {
             ...(a.localPref !== undefined ? { localPref: a.localPref } : {}),
             ...(a.med !== undefined ? { med: a.med } : {}),
             ...(a.communities.length ? { communities: a.communities.map(formatCommunity) } : {}),
-            ...(route.stale ? { stale: true } : {}),
+            ...(stale ? { stale: true } : {}),
           };
           const lc = a.find('large-communities');
           if (lc) path.largeCommunities = lc.communities.map((c) => formatLargeCommunity(c));

@@ -43,6 +43,9 @@ export abstract class ProcessDaemon implements Daemon {
     args: readonly string[],
     opts: { name: string; env?: NodeJS.ProcessEnv; cwd?: string },
   ): ManagedProcess {
+    // A restart (after kill or stop) replaces the dead processes; their logs stay in the
+    // files, which are appended to.
+    this.procs = this.procs.filter((q) => q.running());
     const p = this.host.spawn(cmd, args, opts);
     this.procs.push(p);
     return p;

@@ -91,6 +91,8 @@ export function birdConfig(spec: DaemonSpec, originate: RouteSpec[]): string {
       `  hold time ${holdTimeOf(n)}; keepalive time ${keepaliveOf(n)};\n` +
       `  connect delay time 1; connect retry time 2; error wait time 1, 4;\n` +
       (n.passive ? '  passive on;\n' : '') +
+      (n.gracefulRestart ? '  graceful restart on;\n' : '') +
+      (n.routeReflectorClient ? '  rr client;\n' : '') +
       channels +
       `}\n`;
   });
@@ -100,6 +102,7 @@ export function birdConfig(spec: DaemonSpec, originate: RouteSpec[]): string {
 export class BirdDaemon extends ProcessDaemon {
   private readonly conf: string;
   private readonly sock: string;
+  private starts = 0;
 
   constructor(spec: DaemonSpec, host: DaemonHost) {
     super('bird', spec, host);
@@ -121,9 +124,13 @@ export class BirdDaemon extends ProcessDaemon {
 
   async start(): Promise<void> {
     this.writeConfig();
+    // Started again with graceful restart on: recover as the restarting speaker (RFC 4724),
+    // so the OPEN says forwarding state was preserved.
+    const recover =
+      this.starts++ > 0 && this.spec.neighbors.some((n) => n.gracefulRestart) ? ['-R'] : [];
     this.launch(
       'bird',
-      ['-f', '-c', this.conf, '-s', this.sock, '-P', join(this.dir, 'bird.pid')],
+      ['-f', '-c', this.conf, '-s', this.sock, '-P', join(this.dir, 'bird.pid'), ...recover],
       {
         name: 'bird',
       },
@@ -165,6 +172,8 @@ export class BirdDaemon extends ProcessDaemon {
 
   private async reconfigure(): Promise<void> {
     this.writeConfig();
+    // While BIRD is down, only the file changes; the next start() reads it.
+    if (!this.running()) return;
     const out = await this.birdc('configure');
     if (!/Reconfigured|Reconfiguration in progress/.test(out)) {
       throw new Error(`birdc configure did not reconfigure "${this.spec.name}":\n${out}`);

@@ -79,8 +79,15 @@ export function exabgpConfig(spec: DaemonSpec, dir: string, originate: RouteSpec
       `  local-as ${spec.asn};\n  peer-as ${n.asn};\n  hold-time ${holdTimeOf(n)};\n` +
       (n.passive ? '  passive true;\n' : '') +
       `  family {\n${fams.map((f) => `    ${f} unicast;\n`).join('')}  }\n` +
-      (n.addPath ? '  capability {\n    add-path send/receive;\n  }\n' : '') +
-      `  api {\n    processes [ nst-api ];\n    neighbor-changes;\n    receive { parsed; update; }\n  }\n` +
+      (n.addPath || n.gracefulRestart
+        ? '  capability {\n' +
+          (n.addPath ? '    add-path send/receive;\n' : '') +
+          (n.gracefulRestart ? '    graceful-restart 120;\n' : '') +
+          '  }\n'
+        : '') +
+      `  api {\n    processes [ nst-api ];\n    neighbor-changes;\n` +
+      // `packets` too: the raw bytes, also of messages ExaBGP fails to decode.
+      `    receive { parsed; packets; update; notification; }\n  }\n` +
       (statics ? `  static {\n${statics}  }\n` : '') +
       `}\n`;
   }

@@ -93,6 +93,7 @@ export function bgpdConfig(spec: DaemonSpec, originate: RouteSpec[]): string {
     for (const n of peers) {
       lines.push(`  neighbor ${n.address} activate`);
       if (n.addPath) lines.push(`  neighbor ${n.address} addpath-tx-all-paths`);
+      if (n.routeReflectorClient) lines.push(`  neighbor ${n.address} route-reflector-client`);
     }
     lines.push(' exit-address-family');
   }

@@ -72,7 +72,9 @@ export function nonstopConfig(
       (n.localAddress ? `    local-address: ${q(n.localAddress)}\n` : '') +
       (n.addPath
         ? `    add-path: { receive: [${fams.join(', ')}], send: [${fams.join(', ')}] }\n`
-        : '');
+        : '') +
+      (n.maxPrefix === undefined ? '' : `    max-prefix: { limit: ${n.maxPrefix} }\n`) +
+      (n.routeReflectorClient ? '    route-reflector-client: true\n' : '');
   }
   return c + (extra ? `${extra}\n` : '');
 }

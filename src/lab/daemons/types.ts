@@ -19,6 +19,15 @@ export interface NeighborSpec {
   families?: Family[];
   /** Seconds; default 9 (keepalive a third of it), so failures show quickly in tests. */
   holdTime?: number;
+  /** Maximum prefixes accepted from the neighbour before a Cease 6/1 (nonstop). */
+  maxPrefix?: number;
+  /**
+   * RFC 4724 restarting-speaker role (BIRD: `graceful restart on`, and `-R` recovery when
+   * started again). Helper support is on by default where the daemon has it.
+   */
+  gracefulRestart?: boolean;
+  /** iBGP: the neighbour is a route-reflector client of this daemon (RFC 4456). */
+  routeReflectorClient?: boolean;
 }
 
 export interface RouteSpec {

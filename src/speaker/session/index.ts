@@ -14,6 +14,7 @@ export { maxPrefixData, ceaseFor, notificationText } from './cease.js';
 export type {
   PeerSessionConfig,
   PeerStats,
+  LastErrorInfo,
   MessageCounts,
   DownNotification,
   StopOptions,

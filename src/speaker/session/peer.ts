@@ -60,6 +60,7 @@ import type { Connector } from '../../net/transport.js';
 import type { RouteRefreshMessage, UpdateMessage } from '../../wire/index.js';
 import type {
   DownNotification,
+  LastErrorInfo,
   MessageCounts,
   PeerSessionConfig,
   PeerStats,
@@ -173,6 +174,7 @@ export class Peer {
   private readonly countsOut = zeroCounts();
   private flaps = 0;
   private lastError: string | null = null;
+  private lastErrorInfo: LastErrorInfo | null = null;
   private lastDownReason: string | null = null;
 
   constructor(
@@ -212,6 +214,7 @@ export class Peer {
       uptimeMs: at === null ? 0 : this.clock.now() - at,
       flaps: this.flaps,
       lastError: this.lastError,
+      lastErrorInfo: this.lastErrorInfo,
       lastDownReason: this.lastDownReason,
       queuedMessages: this.outQueue.length,
       transport: this.main.transport?.stats() ?? null,
@@ -484,6 +487,19 @@ export class Peer {
         this.detectCollision(c, a.negotiated);
         return;
       case 'session-established':
+        // The second connection got there while the first still waits in OpenSent for the
+        // peer's OPEN (no collision detectable yet, RFC 4271 §6.8): it carries the peer from
+        // now on, before the engine sends on it; the first stays as `other` until its OPEN
+        // arrives and collision detection dumps it (or it fails).
+        if (c !== this.main) {
+          this.other = this.main;
+          this.main = c;
+          c.session = activeRestarts(c.session);
+          this.log('info', 'incoming connection reached Established first: using it', {
+            conn: c.id,
+            other: this.other.id,
+          });
+        }
         this.log('info', `session established with AS${a.negotiated.peerAs}`, {
           conn: c.id,
           peerAs: a.negotiated.peerAs,
@@ -611,8 +627,11 @@ export class Peer {
       (err: unknown) =>
         this.enqueue(() => {
           if (c.discarded || id !== c.attempt) return;
-          this.lastError = err instanceof Error ? err.message : String(err);
-          this.log('info', this.lastError, { conn: c.id });
+          this.log(
+            'info',
+            this.setError('local', err instanceof Error ? err.message : String(err)),
+            { conn: c.id },
+          );
           this.apply(c, { type: 'TcpConnectionFails' });
         }),
     );
@@ -679,8 +698,11 @@ export class Peer {
         this.pump(c, Infinity); // what arrived before the close comes first (a NOTIFICATION)
         if (c.transport !== t || c.discarded) return;
         c.transport = null;
-        this.lastError = err ? err.message : 'connection closed by the peer';
-        this.log('info', this.lastError, { conn: c.id });
+        this.log(
+          'info',
+          this.setError('local', err ? err.message : 'connection closed by the peer'),
+          { conn: c.id },
+        );
         this.apply(c, { type: 'TcpConnectionFails' });
       }),
     );
@@ -751,15 +773,21 @@ export class Peer {
     }
     if (m.type === MSG.NOTIFICATION) {
       c.notification = { code: m.code, subcode: m.subcode, sent: false };
-      this.lastError = `received ${notificationText(m)}`;
-      this.log('warn', this.lastError, { conn: c.id });
+      this.log(
+        'warn',
+        this.setError('received', `received ${notificationText(m)}`, m.code, m.subcode),
+        { conn: c.id },
+      );
     }
     this.apply(c, eventFromMessage(m));
   }
 
   private decodeError(c: Conn, e: BgpError): void {
-    this.lastError = `bad message from the peer: ${e.reason}`;
-    this.log('warn', this.lastError, { conn: c.id, code: e.code, subcode: e.subcode });
+    this.log('warn', this.setError('local', `bad message from the peer: ${e.reason}`), {
+      conn: c.id,
+      code: e.code,
+      subcode: e.subcode,
+    });
     this.apply(c, eventFromDecodeError(e));
   }
 
@@ -773,6 +801,21 @@ export class Peer {
     return t.write(bytes);
   }
 
+  private setError(
+    direction: LastErrorInfo['direction'],
+    message: string,
+    code?: number,
+    subcode?: number,
+  ): string {
+    this.lastError = message;
+    this.lastErrorInfo = {
+      direction,
+      ...(code !== undefined ? { code, subcode: subcode ?? 0 } : {}),
+      at: this.clock.now(),
+    };
+    return message;
+  }
+
   private sendNotification(c: Conn, code: number, subcode: number, data: Uint8Array): void {
     const max = (c.send.extendedMessage ? BGP_EXT_MAX_LEN : BGP_MAX_LEN) - 21;
     const m: BgpMessage = {
@@ -782,8 +825,9 @@ export class Peer {
       data: data.length > max ? data.subarray(0, max) : data,
     };
     c.notification = { code, subcode, sent: true };
-    this.lastError = `sent ${notificationText(m)}`;
-    this.log('warn', this.lastError, { conn: c.id });
+    this.log('warn', this.setError('sent', `sent ${notificationText(m)}`, code, subcode), {
+      conn: c.id,
+    });
     this.write(c, encodeMessage(m, c.send));
   }
 

@@ -33,6 +33,15 @@ export interface MessageCounts {
   routeRefresh: number;
 }
 
+export interface LastErrorInfo {
+  readonly direction: 'sent' | 'received' | 'local';
+  /** NOTIFICATION code and subcode, when there was one. */
+  readonly code?: number;
+  readonly subcode?: number;
+  /** ms on the injected clock. */
+  readonly at: number;
+}
+
 export interface PeerStats {
   readonly state: BgpState;
   readonly messagesIn: Readonly<MessageCounts>;
@@ -44,6 +53,8 @@ export interface PeerStats {
   /** Times the session went down from Established. */
   readonly flaps: number;
   readonly lastError: string | null;
+  /** Where the last error came from (a NOTIFICATION sent or received, or local) and when. */
+  readonly lastErrorInfo: LastErrorInfo | null;
   readonly lastDownReason: string | null;
   /** Encoded UPDATE / ROUTE-REFRESH messages waiting for the transport to drain. */
   readonly queuedMessages: number;
