@@ -31,7 +31,9 @@ Runs the nonstop BGP-4 speaker in the foreground (logs on stderr).
   --check             validate the configuration, print warnings, and exit
   -h, --help          this help
 
-Signals: SIGHUP reloads the configuration; SIGTERM or SIGINT shut down cleanly.
+Signals: SIGHUP reloads the configuration; SIGTERM or SIGINT shut down cleanly (Cease to
+every peer); SIGUSR2 shuts down for a graceful restart (RFC 4724: no NOTIFICATION, kernel
+routes kept, so peers keep forwarding to us until we are back).
 Control: nonstop show neighbors | show rib | show fib (see docs/control.md).
 `;
 
@@ -137,6 +139,14 @@ export const speakerCommand: Command = {
     // IGP), read before the sessions start and re-read every few seconds.
     const nextHops = fib instanceof NetlinkFib ? new KernelNextHops(fib, cfg.fib.table) : undefined;
     if (nextHops) await nextHops.refresh();
+    // Our own routes still in the kernel (left by a crash or a graceful-restart shutdown):
+    // we are restarting with forwarding preserved (RFC 4724 §4.1).
+    const kept = fib instanceof NetlinkFib ? (await fib.list()).length : 0;
+    if (kept > 0)
+      log.info('restarting with forwarding state preserved', {
+        routes: kept,
+        table: cfg.fib.table,
+      });
     const recorder = new MrtRecorder();
     const wallSeconds = (): number => Date.now() / 1000;
     const updatesPath = (): string | undefined =>
@@ -159,6 +169,7 @@ export const speakerCommand: Command = {
       fib,
       metrics,
       ...(nextHops ? { nextHops } : {}),
+      restarting: kept > 0,
       onMessage: cfg.mrt.updates
         ? (n, bytes, local) => recorder.message(session(n), bytes, local)
         : undefined,
@@ -234,11 +245,13 @@ export const speakerCommand: Command = {
       })();
     });
     return await new Promise<number>((resolve) => {
-      const shutdown = (sig: string): void => {
-        log.info(`${sig}: shutting down`, { routerId: formatAddr(current.routerId) });
+      const shutdown = (sig: string, gracefulRestart = false): void => {
+        log.info(`${sig}: shutting down${gracefulRestart ? ' for a graceful restart' : ''}`, {
+          routerId: formatAddr(current.routerId),
+        });
         for (const t of timers) clearInterval(t);
         void (async () => {
-          await speaker.stop(`${sig} received`);
+          await speaker.stop(`${sig} received`, { gracefulRestart });
           const rest = recorder.takeLog();
           const p = updatesPath();
           if (rest.length && p) writeFileAppend(p, rest, log);
@@ -248,6 +261,7 @@ export const speakerCommand: Command = {
       };
       process.once('SIGTERM', () => shutdown('SIGTERM'));
       process.once('SIGINT', () => shutdown('SIGINT'));
+      process.once('SIGUSR2', () => shutdown('SIGUSR2', true));
     });
   },
 };

@@ -72,6 +72,11 @@ export interface SpeakerDeps {
   readonly onStateChange?: (n: NeighborConfig, from: string, to: string) => void;
   /** Next-hop resolution (kernel mode); absent: every next hop is reachable. */
   readonly nextHops?: NextHopResolver;
+  /**
+   * We are restarting with our forwarding state preserved (routes of ours found in the
+   * kernel FIB): announce it (RFC 4724 R and F bits) and defer route selection (§4.1).
+   */
+  readonly restarting?: boolean;
 }
 
 interface NeighborRuntime {
@@ -86,15 +91,28 @@ function famName(afi: number, safi: number): string {
   return `${afi === AFI.IPv4 ? 'ipv4' : afi === AFI.IPv6 ? 'ipv6' : `afi${afi}`}-${safi === 1 ? 'unicast' : safi === 2 ? 'multicast' : `safi${safi}`}`;
 }
 
+/** RFC 4724 §3: Restart State (R) flag and per-family Forwarding State (F) flag. */
+const GR_RESTART_STATE = 0x8;
+const GR_FORWARDING_STATE = 0x80;
+
 /** The capabilities of our OPEN for a neighbour (RFC 5492). */
-export function capabilitiesFor(n: NeighborConfig, cfg: SpeakerConfig): Capability[] {
+export function capabilitiesFor(
+  n: NeighborConfig,
+  cfg: SpeakerConfig,
+  restarting = false,
+): Capability[] {
   const caps: Capability[] = n.families.map((f) => capMultiprotocol(f.afi, f.safi));
   caps.push(capRouteRefresh(), capEnhancedRouteRefresh(), capFourOctetAs(cfg.asn));
   if (n.gracefulRestart) {
     caps.push(
       capGracefulRestart(
         cfg.gracefulRestart.restartTime,
-        n.families.map((f) => ({ afi: f.afi, safi: f.safi, flags: 0 })),
+        n.families.map((f) => ({
+          afi: f.afi,
+          safi: f.safi,
+          flags: restarting ? GR_FORWARDING_STATE : 0,
+        })),
+        restarting ? GR_RESTART_STATE : 0,
       ),
     );
   }
@@ -192,6 +210,12 @@ export class Speaker {
       clock: deps.clock,
       onFib: (changes) => this.applyFib(changes),
       ...(deps.nextHops ? { nextHops: deps.nextHops } : {}),
+      ...(deps.restarting
+        ? {
+            deferSelection: { timeoutMs: config.gracefulRestart.restartTime * 1000 },
+            onDeferralEnd: (why: string) => void this.removeStaleForwarding(why),
+          }
+        : {}),
       log: (level, msg, fields) => this.log[level](msg, fields),
     });
     this.listener = new SessionListener({
@@ -225,16 +249,47 @@ export class Speaker {
     });
   }
 
-  /** Clean shutdown: Cease (Administrative Shutdown) to every peer, FIB routes removed. */
-  async stop(reason = 'speaker shutting down'): Promise<void> {
+  /**
+   * Clean shutdown: Cease (Administrative Shutdown) to every peer, FIB routes removed
+   * unless fib.keep-on-exit. With `gracefulRestart`, a planned restart (RFC 4724): the
+   * sessions are closed without a NOTIFICATION, so peers that negotiated graceful restart
+   * keep our routes, and the kernel FIB keeps forwarding until we are back.
+   */
+  async stop(
+    reason = 'speaker shutting down',
+    opts?: { gracefulRestart?: boolean },
+  ): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const rt of this.neighbors.values()) rt.peer.stop(reason, { shutdownMessage: reason });
+    const gr = opts?.gracefulRestart ?? false;
+    for (const rt of this.neighbors.values()) {
+      if (gr) rt.peer.release()?.destroy();
+      else rt.peer.stop(reason, { shutdownMessage: reason });
+    }
     await this.listener.close();
-    this.engine.flush();
+    if (!gr) this.engine.flush();
     await this.fibQueue;
-    await this.deps.fib.close({ keepRoutes: this.config.fib.keepOnExit });
-    this.log.info('speaker stopped', { reason });
+    await this.deps.fib.close({ keepRoutes: gr || this.config.fib.keepOnExit });
+    this.log.info('speaker stopped', { reason, gracefulRestart: gr });
+  }
+
+  /**
+   * After a restart's deferred route selection: forwarding entries kept from before the
+   * restart that the new decision no longer produced are removed (RFC 4724 §4.1).
+   */
+  private async removeStaleForwarding(why: string): Promise<void> {
+    await this.fibQueue;
+    const stale = (await this.deps.fib.list()).filter((r) => !this.engine.fibHas(r.prefix));
+    if (stale.length) {
+      const report = await this.deps.fib.apply(
+        stale.map((r) => ({ op: 'delete', prefix: r.prefix })),
+      );
+      this.fibFailures += report.failed.length;
+    }
+    this.log.info('graceful restart complete: stale forwarding entries removed', {
+      why,
+      removed: stale.length,
+    });
   }
 
   private addNeighbor(n: NeighborConfig): NeighborRuntime {
@@ -269,7 +324,11 @@ export class Speaker {
           localAs: this.config.asn,
           peerAs: n.asn,
           bgpId: this.config.routerId,
-          capabilities: capabilitiesFor(n, this.config),
+          capabilities: capabilitiesFor(
+            n,
+            this.config,
+            this.deps.restarting && this.engine.selectionDeferred,
+          ),
           holdTime: n.holdTime,
           connectRetryTime: n.connectRetry,
           passive: n.passive,

@@ -652,3 +652,96 @@ test('next-hop resolution: an unreachable next hop is not eligible; IGP cost bre
   assert.equal(best?.peer.id, c1, 'lower IGP cost wins (step e) before the router ID');
   assert.equal(best?.igpCost, 10);
 });
+
+test('restarting role: selection deferred until End-of-RIB from every neighbor, then table + End-of-RIB (RFC 4724 §4.1)', () => {
+  const clock = new ManualClock(0);
+  const fib: FibChange[] = [];
+  const ended: string[] = [];
+  const engine = new RouteEngine({
+    localAsn: LOCAL_AS,
+    routerId: parseAddr('198.18.0.1')!,
+    clock,
+    schedule: (fn) => fn(),
+    onFib: (c) => fib.push(...c),
+    deferSelection: { timeoutMs: 120_000 },
+    onDeferralEnd: (why) => ended.push(why),
+  });
+  const spec = (name: string, asn: number): NeighborSpec => ({
+    name,
+    address: parseAddr(name)!,
+    asn,
+    rrClient: false,
+    nextHopSelf: false,
+    importPolicy: [acceptAll()],
+    exportPolicy: [acceptAll()],
+    gracefulRestart: true,
+    staleRoutesTime: 360,
+  });
+  const sent = new Map<number, UpdateMessage[]>();
+  const a = engine.addNeighbor(spec('198.18.1.2', 65002));
+  const b = engine.addNeighbor(spec('198.18.2.2', 65003));
+  for (const [id, local] of [
+    [a, '198.18.1.1'],
+    [b, '198.18.2.1'],
+  ] as const) {
+    sent.set(id, []);
+    engine.sessionUp(
+      id,
+      {
+        internal: false,
+        peerBgpId: `10.0.0.${id}`,
+        families: [[1, 1]],
+        gracefulRestart: { restartTime: 120, flags: 0, families: [] },
+        receive: AS4_CONTEXT,
+        send: AS4_CONTEXT,
+      },
+      {
+        send: (msgs) => {
+          for (const m of msgs) {
+            const r = decodeMessage(m, AS4_CONTEXT);
+            if (r.ok && r.message.type === 2) sent.get(id)!.push(r.message);
+          }
+        },
+        stop: () => {},
+      },
+      parseAddr(local)!,
+    );
+  }
+  const eor: UpdateMessage = { type: 2, withdrawn: [], nlri: [], attributes: [] };
+  engine.receiveUpdate(a, route(['198.18.100.0/24'], [65002], '198.18.1.2'));
+  engine.receiveUpdate(a, eor);
+  assert.ok(engine.selectionDeferred, 'B has not sent End-of-RIB yet');
+  assert.equal(sent.get(b)!.length, 0, 'nothing sent while deferred, not even End-of-RIB');
+  assert.equal(fib.length, 0, 'the FIB is not touched while deferred');
+  engine.receiveUpdate(b, eor);
+  assert.ok(!engine.selectionDeferred);
+  assert.deepEqual(ended, ['End-of-RIB received from every neighbor']);
+  const toB = sent.get(b)!;
+  assert.deepEqual(
+    toB.map((u) => (u.nlri.length ? u.nlri.map((n) => formatPrefix(n.prefix)).join() : 'EoR')),
+    ['198.18.100.0/24', 'EoR'],
+    'the table, then End-of-RIB',
+  );
+  assert.deepEqual(
+    fib.map((c) => [c.op, formatPrefix(c.prefix)]),
+    [['replace', '198.18.100.0/24']],
+  );
+  assert.ok(engine.fibHas(parsePrefix('198.18.100.0/24')!));
+});
+
+test('restarting role: the deferral time ends selection deferral when a neighbor never sends End-of-RIB', () => {
+  const clock = new ManualClock(0);
+  const ended: string[] = [];
+  const engine = new RouteEngine({
+    localAsn: LOCAL_AS,
+    routerId: parseAddr('198.18.0.1')!,
+    clock,
+    schedule: (fn) => fn(),
+    deferSelection: { timeoutMs: 120_000 },
+    onDeferralEnd: (why) => ended.push(why),
+  });
+  clock.advance(119_999);
+  assert.ok(engine.selectionDeferred);
+  clock.advance(1);
+  assert.deepEqual(ended, ['selection deferral time expired']);
+});

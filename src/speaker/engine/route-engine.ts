@@ -27,6 +27,12 @@
 // Graceful restart helper role (RFC 4724 §4.2): when a peer that negotiated GR goes down,
 // its routes stay (marked stale) and keep forwarding; they are swept at End-of-RIB from
 // the new session, or when the stale-routes timer expires.
+// Restarting role (RFC 4724 §4.1, `deferSelection`): after our own restart with the
+// forwarding state preserved, route selection is deferred — the RIBs fill, but nothing is
+// sent and the FIB is not touched — until every configured neighbour has sent End-of-RIB
+// for its families, or the deferral time runs out; then the table goes out, followed by
+// End-of-RIB, and `onDeferralEnd` lets the caller remove forwarding entries left from
+// before the restart that no longer win.
 
 import type { Clock, TimerHandle } from '../../lib/clock.js';
 import { AFI, formatAddr, formatPrefix, type Prefix } from '../../lib/ip.js';
@@ -156,6 +162,10 @@ export interface EngineOptions {
   readonly onFib?: (changes: readonly FibChange[]) => void;
   /** Absent: every next hop is reachable at IGP cost 0 (no IGP, e.g. the in-memory FIB). */
   readonly nextHops?: NextHopResolver;
+  /** We restarted with forwarding preserved: defer route selection (RFC 4724 §4.1). */
+  readonly deferSelection?: { readonly timeoutMs: number };
+  /** Route selection resumed after a deferral (End-of-RIB from all, or the timeout). */
+  readonly onDeferralEnd?: (why: string) => void;
   readonly log?: (
     level: 'debug' | 'info' | 'warn',
     msg: string,
@@ -186,6 +196,8 @@ class Neighbor {
   staleTimer: TimerHandle | undefined;
   mraiTimer: TimerHandle | undefined;
   nextSendAt = 0;
+  /** Families the peer sent End-of-RIB for in this session. */
+  eorReceived = new Set<number>();
   /** Families we send with ADD-PATH path identifiers (negotiated). */
   addPathSend = new Set<number>();
   /** ADD-PATH: path IDs advertised per prefix, to withdraw those that drop out. */
@@ -248,6 +260,9 @@ export class RouteEngine {
   /** Peers we send ADD-PATH to: then every candidate change is exported, not only best changes. */
   private addPathPeers = 0;
   private readonly pathIds = new Map<string, number>();
+  /** RFC 4724 §4.1: route selection is deferred after our restart. */
+  private deferring = false;
+  private deferralTimer: TimerHandle | undefined;
   /** Next-hop resolution of each attribute set, until the resolver says its table changed. */
   private nhCache = new WeakMap<AttrSet, RouteMeta>();
   private readonly resolvedDecision: ResolvedOptions;
@@ -260,6 +275,12 @@ export class RouteEngine {
     this.clusterIdNum = bgpIdNumber(this.clusterId);
     this.routerIdNum = bgpIdNumber(opts.routerId);
     this.schedule = opts.schedule ?? ((fn) => setImmediate(fn));
+    if (opts.deferSelection) {
+      this.deferring = true;
+      this.deferralTimer = opts.clock.at(opts.clock.now() + opts.deferSelection.timeoutMs, () =>
+        this.endDeferral('selection deferral time expired'),
+      );
+    }
     // Locally originated routes come from a pseudo-peer with our own identity (an empty
     // AS path, so it is "internal" to us: RFC 4271 §9.1.2.2 treats it like iBGP-learned).
     this.localRef = {
@@ -325,7 +346,14 @@ export class RouteEngine {
     n.maxPrefixWarned = false;
     n.addPathSend = new Set([...n.families].filter((f) => info.send.addPath.has(f)));
     n.pathsSent.clear();
+    n.eorReceived = new Set();
     if (n.addPathSend.size) this.addPathPeers++;
+    if (this.deferring) {
+      this.log('info', 'session up: route selection deferred after our restart (RFC 4724)', {
+        peer: n.spec.name,
+      });
+      return;
+    }
     this.log('info', 'session up: exporting Loc-RIB', {
       peer: n.spec.name,
       prefixes: this.locRib.size,
@@ -404,7 +432,9 @@ export class RouteEngine {
     const eor = endOfRibFamily(u);
     if (eor) {
       this.log('debug', 'End-of-RIB received', { peer: n.spec.name, afi: eor.afi, safi: eor.safi });
+      n.eorReceived.add(famKey(eor.afi, eor.safi));
       if (n.adjIn.staleCount > 0) this.sweepStale(n, 'End-of-RIB received');
+      if (this.deferring) this.checkDeferral();
       return;
     }
     const ref = n.ref;
@@ -616,7 +646,49 @@ export class RouteEngine {
     if (c.changed || this.addPathPeers > 0) this.dirty.add(key);
   }
 
+  /** Deferral ends when every configured neighbour is up and has sent all its End-of-RIBs. */
+  private checkDeferral(): void {
+    for (const n of this.neighbors.values()) {
+      if (!n.up) return;
+      for (const f of n.families) if (!n.eorReceived.has(f)) return;
+    }
+    this.endDeferral('End-of-RIB received from every neighbor');
+  }
+
+  /** Resumes route selection: the deferred table goes out, then End-of-RIB to every peer. */
+  endDeferral(why: string): void {
+    if (!this.deferring) return;
+    this.deferring = false;
+    this.deferralTimer?.cancel();
+    this.deferralTimer = undefined;
+    this.log('info', 'route selection resumed after restart', { why, prefixes: this.locRib.size });
+    for (const n of this.neighbors.values()) {
+      if (!n.up) continue;
+      for (const [key, best] of this.locRib.entries()) this.exportTo(n, key, best);
+      this.sendStaged(n);
+      n.nextSendAt = this.opts.clock.now() + (n.spec.mrai ?? 0) * 1000;
+    }
+    this.flush();
+    for (const n of this.neighbors.values()) {
+      if (!n.up || !n.session || !n.port) continue;
+      for (const [afi, safi] of n.session.families)
+        n.port.send([endOfRib(afi, safi, n.session.send)]);
+    }
+    this.opts.onDeferralEnd?.(why);
+  }
+
+  /** Whether route selection is deferred (RFC 4724 §4.1). */
+  get selectionDeferred(): boolean {
+    return this.deferring;
+  }
+
+  /** Whether the FIB was given a route for this prefix (after deferral: the new state). */
+  fibHas(prefix: Prefix): boolean {
+    return this.fibInstalled.has(prefixKey(prefix));
+  }
+
   private requestFlush(): void {
+    if (this.deferring) return;
     if (this.flushScheduled || this.dirty.size === 0) return;
     this.flushScheduled = true;
     this.schedule(() => this.flush());
