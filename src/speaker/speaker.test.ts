@@ -9,6 +9,7 @@ import { createLogger } from '../lib/log.js';
 import { parseAddr } from '../lib/ip.js';
 import { MemoryNetwork } from '../net/memory.js';
 import { MemoryFib } from '../fib/index.js';
+import { Registry } from '../control/metrics.js';
 import { parseSpeakerConfig, type SpeakerConfig } from './config/index.js';
 import { Speaker } from './speaker.js';
 
@@ -129,5 +130,39 @@ test('stop() ends every session with Cease / Administrative Shutdown', async () 
   await settle(clock, 200);
   assert.ok(lines.some((l) => /received NOTIFICATION 6\/2/.test(l) && l.includes('maintenance')));
   assert.notEqual(b.states()['198.18.0.1'], 'Established');
+  await b.stop();
+});
+
+test('Prometheus metrics report sessions, prefixes per peer, updates and the Loc-RIB size', async () => {
+  const net = new MemoryNetwork();
+  const clock = new ManualClock(0);
+  const logger = createLogger({ level: 'error', sink: () => {} });
+  const metrics = new Registry();
+  const a = new Speaker(config(A()), {
+    connector: net.host('198.18.0.1'),
+    clock,
+    logger,
+    fib: new MemoryFib(),
+  });
+  const b = new Speaker(config(B), {
+    connector: net.host('198.18.0.2'),
+    clock,
+    logger,
+    fib: new MemoryFib(),
+    metrics,
+  });
+  await b.start();
+  await a.start();
+  await settle(clock, 2000);
+  const text = metrics.expose();
+  const value = (line: string): number | undefined => {
+    const m = text.split('\n').find((l) => l.startsWith(line + ' '));
+    return m === undefined ? undefined : Number(m.slice(line.length + 1));
+  };
+  assert.equal(value('nonstop_bgp_session_established{peer="198.18.0.1"}'), 1);
+  assert.equal(value('nonstop_bgp_prefixes_received{peer="198.18.0.1"}'), 1); // A's static route
+  assert.ok((value('nonstop_bgp_updates_received_total{peer="198.18.0.1"}') ?? 0) >= 1);
+  assert.equal(value('nonstop_rib_prefixes'), 1);
+  await a.stop();
   await b.stop();
 });
