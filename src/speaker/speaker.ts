@@ -314,6 +314,9 @@ export class Speaker {
         this.deps.onStateChange?.(n, 'Established', 'Idle');
       },
       log: (_p, level, msg, fields) => this.log[level](msg, { peer: n.key, ...fields }),
+      ...(this.deps.onMessage
+        ? { message: (_p, bytes, local) => this.deps.onMessage!(rt.cfg, bytes, local) }
+        : {}),
     };
     const peer = new Peer(
       {
@@ -371,7 +374,6 @@ export class Speaker {
       {
         send: (msgs) => {
           rt.peer.sendUpdates(msgs);
-          if (this.deps.onMessage) for (const m of msgs) this.deps.onMessage(rt.cfg, m, true);
         },
         stop: (reason, notif) => rt.peer.stop(reason, { subcode: notif.subcode, data: notif.data }),
       },

@@ -87,6 +87,11 @@ export interface PeerEvents {
   down(peer: Peer, reason: string, notification?: DownNotification): void;
   /** The transport accepts writes again after sendUpdates() returned false. */
   writable(peer: Peer): void;
+  /**
+   * Every whole BGP message received (`local` false) or written (`local` true), as bytes,
+   * for message logs (MRT BGP4MP). Received ones are reported before they are acted on.
+   */
+  message(peer: Peer, bytes: Uint8Array, local: boolean): void;
   log(peer: Peer, level: LogLevel, msg: string, fields: LogFields): void;
 }
 
@@ -751,6 +756,7 @@ export class Peer {
     if (!(raw instanceof Uint8Array)) return this.decodeError(c, raw);
     const key = COUNT_KEY[raw[18]!];
     if (key) this.countsIn[key]++;
+    this.ev.message?.(this, raw, false);
     const r = decodeMessage(raw, c.recv);
     if (!r.ok) return this.decodeError(c, r.error);
     const m = r.message;
@@ -798,6 +804,7 @@ export class Peer {
     if (!t) return false;
     const key = COUNT_KEY[bytes[18]!];
     if (key) this.countsOut[key]++;
+    this.ev.message?.(this, bytes, true);
     return t.write(bytes);
   }
 
