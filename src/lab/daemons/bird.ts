@@ -79,7 +79,7 @@ export function birdConfig(spec: DaemonSpec, originate: RouteSpec[]): string {
     const channels = neighborFamilies(n)
       .map(
         (f) =>
-          `  ${f} { import all; export filter nst_export${f === 'ipv4' ? '4' : '6'};` +
+          `  ${f} { import all; export ${n.receiveOnly ? 'none' : `filter nst_export${f === 'ipv4' ? '4' : '6'}`};` +
           `${n.addPath ? ' add paths on;' : ''} };\n`,
       )
       .join('');
@@ -93,6 +93,7 @@ export function birdConfig(spec: DaemonSpec, originate: RouteSpec[]): string {
       (n.passive ? '  passive on;\n' : '') +
       (n.gracefulRestart ? '  graceful restart on;\n' : '') +
       (n.routeReflectorClient ? '  rr client;\n' : '') +
+      (n.birdOptions ? `  ${n.birdOptions}\n` : '') +
       channels +
       `}\n`;
   });

@@ -94,10 +94,12 @@ export function bgpdConfig(spec: DaemonSpec, originate: RouteSpec[]): string {
       lines.push(`  neighbor ${n.address} activate`);
       if (n.addPath) lines.push(`  neighbor ${n.address} addpath-tx-all-paths`);
       if (n.routeReflectorClient) lines.push(`  neighbor ${n.address} route-reflector-client`);
+      if (n.receiveOnly) lines.push(`  neighbor ${n.address} route-map nst-deny-all out`);
     }
     lines.push(' exit-address-family');
   }
   lines.push('exit', '!');
+  if (spec.neighbors.some((n) => n.receiveOnly)) lines.push('route-map nst-deny-all deny 10', 'exit', '!');
   if (spec.extra) lines.push(spec.extra);
   return `${lines.join('\n')}\n`;
 }

@@ -37,7 +37,10 @@ export function gobgpConfig(spec: DaemonSpec): string {
       `  [neighbors.timers.config]\n    connect-retry = 1\n` +
       `    hold-time = ${holdTimeOf(n)}\n    keepalive-interval = ${keepaliveOf(n)}\n` +
       `  [neighbors.transport.config]\n    passive-mode = ${n.passive ? 'true' : 'false'}\n` +
-      (n.localAddress ? `    local-address = "${n.localAddress}"\n` : '');
+      (n.localAddress ? `    local-address = "${n.localAddress}"\n` : '') +
+      (n.receiveOnly
+        ? `  [neighbors.apply-policy.config]\n    default-export-policy = "reject-route"\n`
+        : '');
     for (const f of neighborFamilies(n)) {
       c +=
         `  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n` +

@@ -48,9 +48,9 @@ export function nonstopConfig(
     `listen:\n  - { address: ${q('0.0.0.0')}, port: 179 }\n  - { address: ${q('::')}, port: 179 }\n` +
     `control: { socket: ${q(socket)} }\n` +
     `log: { level: debug, format: text }\n` +
-    `fib: { mode: ${spec.kernelFib ? 'kernel' : 'memory'}, table: 254 }\n` +
+    `fib: { mode: ${spec.kernelFib ? 'kernel' : spec.memoryFib === false ? 'none' : 'memory'}, table: 254 }\n` +
     `graceful-restart: { restart-time: 120, stale-routes-time: 360 }\n` +
-    `policies:\n  all: { default: accept }\n`;
+    `policies:\n  all: { default: accept }\n  none: { default: reject }\n`;
   if (routes.length) {
     c += 'static:\n';
     for (const r of routes) {
@@ -67,7 +67,7 @@ export function nonstopConfig(
     c +=
       `  - address: ${q(n.address)}\n    asn: ${n.asn}\n    hold-time: ${holdTimeOf(n)}\n` +
       `    connect-retry: 1\n    families: [${fams.join(', ')}]\n` +
-      `    import: [all]\n    export: [all]\n` +
+      `    import: [all]\n    export: [${n.receiveOnly ? 'none' : 'all'}]\n` +
       (n.passive ? '    passive: true\n' : '') +
       (n.localAddress ? `    local-address: ${q(n.localAddress)}\n` : '') +
       (n.addPath

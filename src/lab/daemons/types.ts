@@ -28,6 +28,10 @@ export interface NeighborSpec {
   gracefulRestart?: boolean;
   /** iBGP: the neighbour is a route-reflector client of this daemon (RFC 4456). */
   routeReflectorClient?: boolean;
+  /** BIRD only: raw options added inside this neighbour's `protocol bgp` block. */
+  birdOptions?: string;
+  /** Accept the neighbour's routes but send it none (export policy: reject all). */
+  receiveOnly?: boolean;
 }
 
 export interface RouteSpec {
@@ -50,6 +54,9 @@ export interface DaemonSpec {
   originate?: RouteSpec[];
   /** Install best routes into the namespace's kernel FIB (BIRD, FRR). Default false. */
   kernelFib?: boolean;
+  /** nonstop: keep the in-memory FIB when kernelFib is off (`fib.mode: memory`, the
+   * default); false gives `fib.mode: none`, like the other daemons without a kernel FIB. */
+  memoryFib?: boolean;
   /** Raw text appended to the generated configuration. */
   extra?: string;
 }
