@@ -10,7 +10,7 @@ import { dirname } from 'node:path';
 import { systemClock } from '../lib/clock.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { TcpConnector } from '../net/tcp.js';
-import { KernelNextHops, MemoryFib, NetlinkFib, type Fib } from '../fib/index.js';
+import { KernelNextHops, MemoryFib, NetlinkFib, NullFib, type Fib } from '../fib/index.js';
 import { Registry } from '../control/metrics.js';
 import { ControlServer } from '../control/server.js';
 import {
@@ -67,7 +67,7 @@ async function openFib(cfg: SpeakerConfig, log: Logger): Promise<Fib> {
     log.info('kernel FIB opened', { table: cfg.fib.table, protocol: fib.protocol });
     return fib;
   }
-  return new MemoryFib();
+  return cfg.fib.mode === 'none' ? new NullFib() : new MemoryFib();
 }
 
 function writeFileAppend(path: string, bytes: Uint8Array, log: Logger): void {

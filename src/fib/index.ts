@@ -5,3 +5,4 @@ export { MemoryFib } from './memory-fib.js';
 export { NetlinkFib, RTPROT_NONSTOP, type NetlinkFibOptions } from './netlink-fib.js';
 export { interfaceIndex } from './netlink-socket.js';
 export { KernelNextHops, type KernelRouteSource } from './kernel-next-hops.js';
+export { NullFib } from './null-fib.js';
