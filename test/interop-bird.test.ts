@@ -5,18 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Lab, labAvailable, waitFor, type Daemon, type Family } from '../src/lab/index.js';
-
-const route = async (d: Daemon, family: Family, prefix: string) =>
-  (await d.routes(family)).find((r) => r.prefix === prefix && r.best);
-
-const established = (d: Daemon, n: number) =>
-  waitFor(() => d.neighbors(), {
-    what: `${d.spec.name}: ${n} sessions Established`,
-    until: (ns) => ns.length === n && ns.every((x) => x.state === 'established'),
-    timeoutMs: 30_000,
-    context: () => d.logs().slice(-3000),
-  });
+import { established, bestRoute as route, Lab, labAvailable, waitFor } from '../src/lab/index.js';
 
 test('nonstop <-> BIRD eBGP over IPv4 and IPv6: routes both ways, withdrawals', async (t) => {
   if (!labAvailable(['bird'])) return t.skip('lab not available and NONSTOP_SKIP_LAB=1');

@@ -11,6 +11,8 @@ import { test } from 'node:test';
 import { controlRequest } from '../src/control/client.js';
 import type { NeighborDetail } from '../src/control/api-types.js';
 import {
+  established,
+  bestRoute as route,
   Lab,
   labAvailable,
   waitFor,
@@ -20,20 +22,9 @@ import {
   type NonstopDaemon,
 } from '../src/lab/index.js';
 
-const route = async (d: Daemon, family: Family, prefix: string) =>
-  (await d.routes(family)).find((r) => r.prefix === prefix && r.best);
-
 const learned = (d: Daemon, family: Family, prefix: string) =>
   waitFor(() => route(d, family, prefix), {
     what: `${d.spec.name} to learn ${prefix}`,
-    context: () => d.logs().slice(-3000),
-  });
-
-const established = (d: Daemon, n: number) =>
-  waitFor(() => d.neighbors(), {
-    what: `${d.spec.name}: ${n} sessions Established`,
-    until: (ns) => ns.length === n && ns.every((x) => x.state === 'established'),
-    timeoutMs: 30_000,
     context: () => d.logs().slice(-3000),
   });
 

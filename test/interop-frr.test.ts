@@ -10,6 +10,8 @@ import { test } from 'node:test';
 import { controlRequest } from '../src/control/client.js';
 import type { NeighborDetail } from '../src/control/api-types.js';
 import {
+  established,
+  bestRoute as route,
   Lab,
   labAvailable,
   waitFor,
@@ -21,9 +23,6 @@ import {
 
 const OUR_AS = 4200000001;
 
-const route = async (d: Daemon, family: Family, prefix: string) =>
-  (await d.routes(family)).find((r) => r.prefix === prefix && r.best);
-
 const learned = (d: Daemon, family: Family, prefix: string) =>
   waitFor(() => route(d, family, prefix), {
     what: `${d.spec.name} to learn ${prefix}`,
@@ -34,14 +33,6 @@ const gone = (d: Daemon, family: Family, prefix: string) =>
   waitFor(async () => (await route(d, family, prefix)) === undefined, {
     what: `${d.spec.name} to drop ${prefix}`,
     until: (x) => x,
-  });
-
-const established = (d: Daemon, n: number) =>
-  waitFor(() => d.neighbors(), {
-    what: `${d.spec.name}: ${n} sessions Established`,
-    until: (ns) => ns.length === n && ns.every((x) => x.state === 'established'),
-    timeoutMs: 30_000,
-    context: () => d.logs().slice(-3000),
   });
 
 async function neighborDetail(d: NonstopDaemon, address: string): Promise<NeighborDetail> {

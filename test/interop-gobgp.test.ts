@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { NeighborDetail, RibResponse } from '../src/control/api-types.js';
 import {
+  established,
+  bestRoute as route,
   Lab,
   labAvailable,
   waitFor,
@@ -16,20 +18,9 @@ import {
   type NonstopDaemon,
 } from '../src/lab/index.js';
 
-const route = async (d: Daemon, family: Family, prefix: string) =>
-  (await d.routes(family)).find((r) => r.prefix === prefix && r.best);
-
 const learned = (d: Daemon, family: Family, prefix: string) =>
   waitFor(() => route(d, family, prefix), {
     what: `${d.spec.name} to learn ${prefix}`,
-    context: () => d.logs().slice(-3000),
-  });
-
-const established = (d: Daemon, n: number) =>
-  waitFor(() => d.neighbors(), {
-    what: `${d.spec.name}: ${n} sessions Established`,
-    until: (ns) => ns.length === n && ns.every((x) => x.state === 'established'),
-    timeoutMs: 30_000,
     context: () => d.logs().slice(-3000),
   });
 

@@ -12,10 +12,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  established,
   Lab,
   labAvailable,
   waitFor,
-  type Daemon,
   type LabNode,
   type NonstopDaemon,
 } from '../src/lab/index.js';
@@ -24,14 +24,6 @@ const BIRD_ADDR = '198.18.0.2';
 const OUR_ADDR = '198.18.0.1';
 const BIRD_PREFIXES = ['198.19.1.0/24', '198.19.2.0/24'];
 const OUR_PREFIX = '198.19.100.0/24';
-
-const established = (d: Daemon, n: number) =>
-  waitFor(() => d.neighbors(), {
-    what: `${d.spec.name}: ${n} sessions Established`,
-    until: (ns) => ns.length === n && ns.every((x) => x.state === 'established'),
-    timeoutMs: 30_000,
-    context: () => d.logs().slice(-3000),
-  });
 
 test('graceful restart: nonstop restarts (SIGKILL), BIRD helps, forwarding and routes preserved', async (t) => {
   if (!labAvailable(['bird'])) return t.skip('lab not available and NONSTOP_SKIP_LAB=1');

@@ -8,25 +8,17 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { NeighborDetail, RibResponse } from '../src/control/api-types.js';
 import {
+  established,
   Lab,
   labAvailable,
   waitFor,
   type BirdDaemon,
-  type Daemon,
   type LabNode,
   type NonstopDaemon,
 } from '../src/lab/index.js';
 
 const PREFIXES = ['198.19.1.0/24', '198.19.2.0/24', '198.19.3.0/24'];
 const BIRD_ADDR = '198.18.0.2';
-
-const established = (d: Daemon, n: number) =>
-  waitFor(() => d.neighbors(), {
-    what: `${d.spec.name}: ${n} sessions Established`,
-    until: (ns) => ns.length === n && ns.every((x) => x.state === 'established'),
-    timeoutMs: 30_000,
-    context: () => d.logs().slice(-3000),
-  });
 
 test('graceful restart: nonstop helps BIRD restart, stale routes kept then swept', async (t) => {
   if (!labAvailable(['bird'])) return t.skip('lab not available and NONSTOP_SKIP_LAB=1');

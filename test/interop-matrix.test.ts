@@ -13,6 +13,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import {
+  bestRoute as route,
   Lab,
   labAvailable,
   waitFor,
@@ -70,9 +71,6 @@ const defaultLocalPref = (kind: Kind | 'nonstop'): number =>
 
 /** Known bugs or limits: `${kind}-${session}-${step}` → reason (the step is a `todo`). */
 const TODO: Record<string, string> = {};
-
-const route = async (d: Daemon, family: Family, prefix: string) =>
-  (await d.routes(family)).find((r) => r.prefix === prefix && r.best);
 
 const learned = (d: Daemon, family: Family, prefix: string, from: Daemon) =>
   waitFor(() => route(d, family, prefix), {

@@ -7,24 +7,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  established,
   Lab,
   labAvailable,
   waitFor,
   type BirdDaemon,
-  type Daemon,
   type FrrDaemon,
 } from '../src/lab/index.js';
 
 const AS = 65000;
 const RR_ID = '198.18.0.1';
-
-const established = (d: Daemon, n: number) =>
-  waitFor(() => d.neighbors(), {
-    what: `${d.spec.name}: ${n} sessions Established`,
-    until: (ns) => ns.length === n && ns.every((x) => x.state === 'established'),
-    timeoutMs: 30_000,
-    context: () => d.logs().slice(-3000),
-  });
 
 interface FrrRrPath {
   originatorId?: string;

@@ -7,27 +7,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  established,
+  bestRoute as route,
   Lab,
   labAvailable,
   waitFor,
-  type Daemon,
-  type Family,
   type FrrDaemon,
   type LabNode,
 } from '../src/lab/index.js';
 
 const PREFIX = '198.19.1.0/24';
-
-const route = async (d: Daemon, family: Family, prefix: string) =>
-  (await d.routes(family)).find((r) => r.prefix === prefix && r.best);
-
-const established = (d: Daemon, n: number) =>
-  waitFor(() => d.neighbors(), {
-    what: `${d.spec.name}: ${n} sessions Established`,
-    until: (ns) => ns.length === n && ns.every((x) => x.state === 'established'),
-    timeoutMs: 30_000,
-    context: () => d.logs().slice(-3000),
-  });
 
 test('BIRD — nonstop — FRR: transit route in BGP and both kernel FIBs, then withdrawn', async (t) => {
   if (!labAvailable(['bird', 'frr'])) return t.skip('lab not available and NONSTOP_SKIP_LAB=1');

@@ -4,10 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Lab, labAvailable, waitFor, type Daemon, type Family } from '../src/lab/index.js';
-
-const route = async (d: Daemon, family: Family, prefix: string) =>
-  (await d.routes(family)).find((r) => r.prefix === prefix && r.best);
+import { bestRoute as route, Lab, labAvailable, waitFor, type Daemon } from '../src/lab/index.js';
 
 test('BIRD <-> FRR eBGP over IPv4 and IPv6: sessions, routes, kernel FIB, withdraw', async (t) => {
   if (!labAvailable(['bird', 'frr'])) return t.skip('lab not available and NONSTOP_SKIP_LAB=1');

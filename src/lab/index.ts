@@ -13,3 +13,4 @@ export { labAvailable, labProblems } from './preflight.js';
 export { LAB_PREFIX } from './names.js';
 export * from './daemons/index.js';
 export { waitFor, WaitAbortError, WaitTimeoutError, type WaitOptions } from '../net/wait.js';
+export { bestRoute, established } from './expect.js';
