@@ -99,7 +99,8 @@ export function bgpdConfig(spec: DaemonSpec, originate: RouteSpec[]): string {
     lines.push(' exit-address-family');
   }
   lines.push('exit', '!');
-  if (spec.neighbors.some((n) => n.receiveOnly)) lines.push('route-map nst-deny-all deny 10', 'exit', '!');
+  if (spec.neighbors.some((n) => n.receiveOnly))
+    lines.push('route-map nst-deny-all deny 10', 'exit', '!');
   if (spec.extra) lines.push(spec.extra);
   return `${lines.join('\n')}\n`;
 }
