@@ -260,6 +260,13 @@ export class RouteEngine {
   /** Peers we send ADD-PATH to: then every candidate change is exported, not only best changes. */
   private addPathPeers = 0;
   private readonly pathIds = new Map<string, number>();
+  /**
+   * Export results of the current batch, per target neighbour: (source attribute set,
+   * source peer, family) → exported set (null: not advertised). Only for export chains
+   * that cannot depend on the prefix (no terms); each cached set holds one pool reference,
+   * dropped when the batch ends.
+   */
+  private exportCache: Map<Neighbor, Map<AttrSet, Map<number, AttrSet | null>>> | undefined;
   /** RFC 4724 §4.1: route selection is deferred after our restart. */
   private deferring = false;
   private deferralTimer: TimerHandle | undefined;
@@ -358,7 +365,9 @@ export class RouteEngine {
       peer: n.spec.name,
       prefixes: this.locRib.size,
     });
-    for (const [key, best] of this.locRib.entries()) this.exportTo(n, key, best);
+    this.exportBatch(() => {
+      for (const [key, best] of this.locRib.entries()) this.exportTo(n, key, best);
+    });
     this.sendStaged(n);
     n.nextSendAt = this.opts.clock.now() + (n.spec.mrai ?? 0) * 1000;
     for (const [afi, safi] of info.families) port.send([endOfRib(afi, safi, info.send)]);
@@ -581,7 +590,9 @@ export class RouteEngine {
   refreshExport(id: number): void {
     const n = this.must(id);
     if (!n.adjOut) return;
-    for (const [key, best] of this.locRib.entries()) this.exportTo(n, key, best);
+    this.exportBatch(() => {
+      for (const [key, best] of this.locRib.entries()) this.exportTo(n, key, best);
+    });
     this.sendStaged(n);
   }
 
@@ -662,9 +673,14 @@ export class RouteEngine {
     this.deferralTimer?.cancel();
     this.deferralTimer = undefined;
     this.log('info', 'route selection resumed after restart', { why, prefixes: this.locRib.size });
+    this.exportBatch(() => {
+      for (const n of this.neighbors.values()) {
+        if (!n.up) continue;
+        for (const [key, best] of this.locRib.entries()) this.exportTo(n, key, best);
+      }
+    });
     for (const n of this.neighbors.values()) {
       if (!n.up) continue;
-      for (const [key, best] of this.locRib.entries()) this.exportTo(n, key, best);
       this.sendStaged(n);
       n.nextSendAt = this.opts.clock.now() + (n.spec.mrai ?? 0) * 1000;
     }
@@ -694,6 +710,21 @@ export class RouteEngine {
     this.schedule(() => this.flush());
   }
 
+  /** Runs `fn` with the export cache on, then drops the cache's pool references. */
+  private exportBatch(fn: () => void): void {
+    if (this.exportCache) return fn();
+    this.exportCache = new Map();
+    try {
+      fn();
+    } finally {
+      for (const byAttrs of this.exportCache.values()) {
+        for (const bySource of byAttrs.values())
+          for (const out of bySource.values()) if (out) this.pool.release(out);
+      }
+      this.exportCache = undefined;
+    }
+  }
+
   /** Runs export and the FIB for every prefix whose best route changed since last time. */
   flush(): void {
     this.flushScheduled = false;
@@ -702,11 +733,13 @@ export class RouteEngine {
     this.dirty.clear();
     const fib: FibChange[] = [];
     const up = [...this.neighbors.values()].filter((n) => n.up);
-    for (const key of keys) {
-      const best = this.locRib.best(key);
-      this.fibChange(key, best, fib);
-      for (const n of up) this.exportTo(n, key, best);
-    }
+    this.exportBatch(() => {
+      for (const key of keys) {
+        const best = this.locRib.best(key);
+        this.fibChange(key, best, fib);
+        for (const n of up) this.exportTo(n, key, best);
+      }
+    });
     for (const n of up) this.sendOrDefer(n);
     if (fib.length && this.opts.onFib) this.opts.onFib(fib);
   }
@@ -793,6 +826,27 @@ export class RouteEngine {
 
   /** The attributes `best` is advertised to `n` with, or undefined when it is not. */
   private exportAttrs(n: Neighbor, key: PrefixKey, best: Route): AttrSet | undefined {
+    const cache = this.exportCache;
+    const chain = n.spec.exportPolicy;
+    if (!cache || (chain && chain.some((p) => p.terms.length > 0)))
+      return this.computeExport(n, key, best);
+    let byAttrs = cache.get(n);
+    if (!byAttrs) cache.set(n, (byAttrs = new Map()));
+    let bySource = byAttrs.get(best.attrs);
+    if (!bySource) byAttrs.set(best.attrs, (bySource = new Map()));
+    const k = best.peer.id * 4 + keyAfi(key);
+    const hit = bySource.get(k);
+    if (hit !== undefined) {
+      if (hit) this.pool.retain(hit);
+      return hit ?? undefined;
+    }
+    const out = this.computeExport(n, key, best);
+    if (out) this.pool.retain(out); // the cache's own reference
+    bySource.set(k, out ?? null);
+    return out;
+  }
+
+  private computeExport(n: Neighbor, key: PrefixKey, best: Route): AttrSet | undefined {
     const target = n.ref!;
     const source = best.peer;
     if (source === target) return undefined;
