@@ -102,7 +102,13 @@ export class NonstopDaemon extends ProcessDaemon {
     this.writeConfig();
     this.launch(
       process.execPath,
-      [join(projectRoot(), 'bin', 'nonstop.js'), 'speaker', '-c', this.conf],
+      [
+        ...(this.spec.nodeArgs ?? []),
+        join(projectRoot(), 'bin', 'nonstop.js'),
+        'speaker',
+        '-c',
+        this.conf,
+      ],
       {
         name: 'nonstop',
       },
