@@ -208,7 +208,10 @@ export class Speaker {
       clusterId: config.routeReflector.clusterId,
       decision: config.decision,
       clock: deps.clock,
-      onFib: (changes) => this.applyFib(changes),
+      // fib.mode none: no FIB, so no per-prefix FIB bookkeeping either.
+      ...(config.fib.mode === 'none'
+        ? {}
+        : { onFib: (changes: readonly FibChange[]) => this.applyFib(changes) }),
       ...(deps.nextHops ? { nextHops: deps.nextHops } : {}),
       ...(deps.restarting
         ? {

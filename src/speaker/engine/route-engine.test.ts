@@ -745,3 +745,35 @@ test('restarting role: the deferral time ends selection deferral when a neighbor
   clock.advance(1);
   assert.deepEqual(ended, ['selection deferral time expired']);
 });
+
+test('export policy changed to reject-all and back: routes are withdrawn, then announced again', () => {
+  const { engine, peer, up } = setup();
+  const a = peer('198.18.1.2', 65002);
+  const b = peer('198.18.2.2', 65003);
+  up(a, 65002, '198.18.1.1');
+  up(b, 65003, '198.18.2.1');
+  engine.receiveUpdate(a.id, route(['198.18.100.0/24'], [65002], '198.18.1.2'));
+  assert.ok(received(b).announced.has('198.18.100.0/24'));
+  const rejectAll = compilePolicy({ default: 'reject' }, 'none');
+  assert.ok(rejectAll.ok);
+  const spec = (exportPolicy: CompiledPolicy[]): NeighborSpec => ({
+    name: '198.18.2.2',
+    address: parseAddr('198.18.2.2')!,
+    asn: 65003,
+    rrClient: false,
+    nextHopSelf: false,
+    importPolicy: [acceptAll()],
+    exportPolicy,
+    gracefulRestart: true,
+    staleRoutesTime: 360,
+  });
+  engine.updateNeighbor(b.id, spec([rejectAll.value]));
+  engine.refreshExport(b.id);
+  assert.deepEqual(received(b).withdrawn, ['198.18.100.0/24']);
+  engine.receiveUpdate(a.id, route(['198.18.101.0/24'], [65002], '198.18.1.2'));
+  assert.ok(!received(b).announced.has('198.18.101.0/24'), 'nothing new while rejecting');
+  engine.updateNeighbor(b.id, spec([acceptAll()]));
+  engine.refreshExport(b.id);
+  const r = received(b);
+  assert.ok(r.announced.has('198.18.100.0/24') && r.announced.has('198.18.101.0/24'));
+});

@@ -203,6 +203,8 @@ class Neighbor {
   /** ADD-PATH: path IDs advertised per prefix, to withdraw those that drop out. */
   readonly pathsSent = new Map<PrefixKey, Set<number>>();
   maxPrefixWarned = false;
+  /** The export chain rejects every route (no terms, a rejecting default): see exportTo. */
+  exportsNothing = false;
   readonly counters: NeighborCounters = {
     updatesIn: 0,
     updatesOut: 0,
@@ -313,6 +315,10 @@ export class RouteEngine {
   updateNeighbor(id: number, spec: NeighborSpec): void {
     const n = this.must(id);
     n.spec = spec;
+    if (n.ref)
+      n.exportsNothing = rejectsEverything(
+        effectiveChain(spec.exportPolicy, 'export', !n.ref.ibgp),
+      );
   }
 
   removeNeighbor(id: number): void {
@@ -354,6 +360,9 @@ export class RouteEngine {
     n.addPathSend = new Set([...n.families].filter((f) => info.send.addPath.has(f)));
     n.pathsSent.clear();
     n.eorReceived = new Set();
+    n.exportsNothing = rejectsEverything(
+      effectiveChain(n.spec.exportPolicy, 'export', !info.internal),
+    );
     if (n.addPathSend.size) this.addPathPeers++;
     if (this.deferring) {
       this.log('info', 'session up: route selection deferred after our restart (RFC 4724)', {
@@ -736,7 +745,7 @@ export class RouteEngine {
     this.exportBatch(() => {
       for (const key of keys) {
         const best = this.locRib.best(key);
-        this.fibChange(key, best, fib);
+        if (this.opts.onFib) this.fibChange(key, best, fib);
         for (const n of up) this.exportTo(n, key, best);
       }
     });
@@ -758,6 +767,8 @@ export class RouteEngine {
   }
 
   private exportTo(n: Neighbor, key: PrefixKey, best: Route | undefined): void {
+    // Nothing can be advertised to this peer, and nothing was: no work per prefix.
+    if (n.exportsNothing && n.adjOut!.size === 0 && n.adjOut!.pendingCount === 0) return;
     if (n.addPathSend.size && n.addPathSend.has(famKey(keyAfi(key), SAFI.UNICAST))) {
       this.exportPaths(n, key);
       return;
@@ -1071,6 +1082,16 @@ export class RouteEngine {
   ): void {
     this.opts.log?.(level, msg, fields);
   }
+}
+
+/** A chain that rejects every route whatever it is: only defaults, the first decisive one rejects. */
+function rejectsEverything(chain: readonly CompiledPolicy[]): boolean {
+  for (const p of chain) {
+    if (p.terms.length > 0) return false;
+    if (p.default === 'accept') return false;
+    if (p.default === 'reject') return true;
+  }
+  return true; // the end of a chain rejects
 }
 
 /** The next hop of a route: NEXT_HOP, or the MP_REACH_NLRI next hop (global part). */

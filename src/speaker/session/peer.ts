@@ -73,6 +73,9 @@ export interface PeerDeps {
   readonly events?: Partial<PeerEvents>;
 }
 
+/** Largest single transport write when flushing queued UPDATEs (octets). */
+const WRITE_CHUNK = 64 * 1024;
+
 export interface PeerEvents {
   /** The session reached Established (OPEN exchange done, or a connection taken over). */
   established(peer: Peer, n: Negotiated): void;
@@ -802,10 +805,15 @@ export class Peer {
   private write(c: Conn, bytes: Uint8Array): boolean {
     const t = c.transport;
     if (!t) return false;
+    this.noteSent(bytes);
+    return t.write(bytes);
+  }
+
+  /** Counts a message we send and reports it (message logs). */
+  private noteSent(bytes: Uint8Array): void {
     const key = COUNT_KEY[bytes[18]!];
     if (key) this.countsOut[key]++;
     this.ev.message?.(this, bytes, true);
-    return t.write(bytes);
   }
 
   private setError(
@@ -854,12 +862,30 @@ export class Peer {
       this.outQueue.length = 0;
       return;
     }
+    // Queued messages go out in writes of up to WRITE_CHUNK octets (one write per UPDATE
+    // costs a syscall-sized overhead each); the consumed head is dropped at once at the end.
+    const q = this.outQueue;
     let updates = 0;
-    while (this.outQueue.length > 0 && !this.congested) {
-      const m = this.outQueue.shift()!;
-      if (m[18] === MSG.UPDATE) updates++;
-      if (!this.write(c, m)) this.congested = true;
+    let i = 0;
+    while (i < q.length && !this.congested) {
+      let size = 0;
+      let j = i;
+      while (j < q.length && (j === i || size + q[j]!.length <= WRITE_CHUNK))
+        size += q[j++]!.length;
+      let chunk: Uint8Array;
+      if (j - i === 1) chunk = q[i]!;
+      else {
+        chunk = new Uint8Array(size);
+        for (let k = i, at = 0; k < j; at += q[k]!.length, k++) chunk.set(q[k]!, at);
+      }
+      for (let k = i; k < j; k++) {
+        if (q[k]![18] === MSG.UPDATE) updates++;
+        this.noteSent(q[k]!);
+      }
+      i = j;
+      if (!t.write(chunk)) this.congested = true;
     }
+    q.splice(0, i);
     if (updates > 0) this.apply(c, { type: 'UpdateSent' });
     if (drained && !this.congested && this.outQueue.length === 0) this.ev.writable?.(this);
   }
