@@ -56,6 +56,7 @@ import {
 } from './engine/route-engine.js';
 import { diffConfigs, type NeighborConfig, type SpeakerConfig } from './config/index.js';
 import type { Negotiated } from '../fsm/index.js';
+import { prefixKey, type PrefixKey } from '../rib/index.js';
 
 export const SPEAKER_VERSION = '0.1.0';
 
@@ -193,6 +194,8 @@ export class Speaker {
   private readonly log: Logger;
   private readonly startedAt: number;
   private fibQueue: Promise<unknown> = Promise.resolve();
+  private readonly fibPending = new Map<PrefixKey, FibChange>();
+  private fibBusy = false;
   private fibFailures = 0;
   private stopped = false;
 
@@ -444,21 +447,42 @@ export class Speaker {
 
   // ---- FIB ---------------------------------------------------------------------------
 
+  /**
+   * FIB changes are coalesced: while one batch is being installed, new changes wait in
+   * `fibPending` (the last change per prefix wins) and go to the FIB as one batch when it
+   * is done — few large rtnetlink batches instead of one small batch per burst of UPDATEs.
+   */
   private applyFib(changes: readonly FibChange[]): void {
-    const batch: KernelFibChange[] = changes.map((c) =>
-      c.op === 'delete'
-        ? { op: 'delete', prefix: c.prefix }
-        : { op: 'replace', route: { prefix: c.prefix, nextHops: [{ gateway: c.nextHop! }] } },
-    );
-    this.fibQueue = this.fibQueue
-      .then(() => this.deps.fib.apply(batch))
-      .then((report) => {
-        for (const f of report.failed) {
-          this.fibFailures++;
-          this.log.warn('FIB change failed', { change: f.message, code: f.code });
+    for (const c of changes) this.fibPending.set(prefixKey(c.prefix), c);
+    if (!this.fibBusy) this.fibQueue = this.drainFib();
+  }
+
+  private async drainFib(): Promise<void> {
+    this.fibBusy = true;
+    try {
+      while (this.fibPending.size > 0) {
+        const batch: KernelFibChange[] = [];
+        for (const c of this.fibPending.values()) {
+          batch.push(
+            c.op === 'delete'
+              ? { op: 'delete', prefix: c.prefix }
+              : { op: 'replace', route: { prefix: c.prefix, nextHops: [{ gateway: c.nextHop! }] } },
+          );
         }
-      })
-      .catch((e: unknown) => this.log.error('FIB update failed', { error: String(e) }));
+        this.fibPending.clear();
+        try {
+          const report = await this.deps.fib.apply(batch);
+          for (const f of report.failed) {
+            this.fibFailures++;
+            this.log.warn('FIB change failed', { change: f.message, code: f.code });
+          }
+        } catch (e) {
+          this.log.error('FIB update failed', { error: String(e), changes: batch.length });
+        }
+      }
+    } finally {
+      this.fibBusy = false;
+    }
   }
 
   // ---- control API -------------------------------------------------------------------
