@@ -5,13 +5,15 @@
 //   2. malformed input gets its RFC 7606 outcome instead of a crash;
 //   3. the routes are written as an MRT RIB dump and update log, read back by our
 //      bgpdump-compatible formatter and, when installed, by bgpdump itself for comparison.
+//   4. two nonstop speakers, built from embedded YAML, connect over an in-memory transport
+//      and exchange routes; one stops with a Cease and the other withdraws.
 // Later issues grow this into the bug-tolerant-router demo.
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatPrefix, parseAddr, parsePrefix, type Prefix } from '../lib/ip.js';
+import { formatAddr, formatPrefix, parseAddr, parsePrefix, type Prefix } from '../lib/ip.js';
 import {
   AS_SEG,
   ATTR_DEFAULT_FLAGS,
@@ -26,6 +28,12 @@ import {
 import { dumpMrtBytes } from '../mrt/dump.js';
 import { MrtWriter } from '../mrt/writer.js';
 import type { Command } from './command.js';
+import { systemClock } from '../lib/clock.js';
+import { createLogger } from '../lib/log.js';
+import { MemoryNetwork } from '../net/memory.js';
+import { MemoryFib } from '../fib/index.js';
+import { parseSpeakerConfig } from '../speaker/config/index.js';
+import { Speaker } from '../speaker/speaker.js';
 
 /** Documentation ASNs (RFC 5398) and benchmarking/documentation addresses only. */
 interface DemoRoute {
@@ -237,27 +245,95 @@ function mrtDemo(messages: Uint8Array[]): void {
   }
 }
 
+const SPEAKER_A = `
+router-id: 198.18.0.1
+asn: 65001
+listen: [{ address: 198.18.0.1, port: 179 }]
+static:
+  - { prefix: 198.18.100.0/24, communities: [65001:100] }
+  - { prefix: "2001:db8:100::/48" }
+policies: { all: { default: accept } }
+neighbors:
+  - address: 198.18.0.2
+    asn: 4200000002
+    families: [ipv4-unicast, ipv6-unicast]
+    import: [all]
+    export: [all]
+`;
+const SPEAKER_B = `
+router-id: 198.18.0.2
+asn: 4200000002
+listen: [{ address: 198.18.0.2, port: 179 }]
+policies: { all: { default: accept } }
+neighbors:
+  - address: 198.18.0.1
+    asn: 65001
+    families: [ipv4-unicast, ipv6-unicast]
+    passive: true
+    import: [all]
+    export: [all]
+`;
+
+async function speakerDemo(): Promise<void> {
+  section('4. two nonstop speakers (in-process, in-memory transport): a session and routes');
+  const net = new MemoryNetwork();
+  const logger = createLogger({ level: 'error', sink: () => {} });
+  const mk = (yaml: string, addr: string, fib: MemoryFib): Speaker => {
+    const cfg = parseSpeakerConfig(yaml, 'demo.yaml');
+    if (!cfg.ok) throw new Error(`demo config: ${cfg.error.map((e) => e.message).join('; ')}`);
+    return new Speaker(cfg.value, { connector: net.host(addr), clock: systemClock, logger, fib });
+  };
+  const fibB = new MemoryFib();
+  const a = mk(SPEAKER_A, '198.18.0.1', new MemoryFib());
+  const b = mk(SPEAKER_B, '198.18.0.2', fibB);
+  await b.start();
+  await a.start();
+  for (let i = 0; i < 100 && b.engine.locRib.size < 2; i++)
+    await new Promise((r) => setTimeout(r, 10));
+  process.stdout.write(
+    `  A (AS65001) sees ${JSON.stringify(a.states())}; B (AS4200000002) sees ${JSON.stringify(b.states())}\n`,
+  );
+  for (const p of ['198.18.100.0/24', '2001:db8:100::/48']) {
+    const e = b.engine.ribEntry(parsePrefix(p)!);
+    const best = e?.paths.find((x) => x.best);
+    const path = best?.route.attrs.asPath.flatMap((seg) => seg.asns).join(' ');
+    process.stdout.write(
+      `  B learned ${p.padEnd(18)} AS path ${path ?? '-'}  (${e?.reason ?? 'not learned'})\n`,
+    );
+  }
+  const fib = await fibB.list();
+  process.stdout.write(
+    `  B's FIB: ${fib.map((r) => `${formatPrefix(r.prefix)} via ${formatAddr(r.nextHops[0]!.gateway)}`).join(', ')}\n`,
+  );
+  await a.stop('demo over');
+  await new Promise((r) => setTimeout(r, 20));
+  process.stdout.write(
+    `  A stopped with Cease / Administrative Shutdown: B now sees ${JSON.stringify(b.states())}, ${b.engine.locRib.size} route(s) left\n`,
+  );
+  await b.stop('demo over');
+}
+
 export const demoCommand: Command = {
   name: 'demo',
   summary: 'show the system working on an embedded example (the README main job)',
-  run(args: string[]): Promise<number> {
+  async run(args: string[]): Promise<number> {
     if (args.includes('-h') || args.includes('--help')) {
       process.stdout.write(
         'usage: nonstop demo\n\nRuns an embedded demonstration: BGP codec on a randomly split byte stream,\n' +
-          'RFC 7606 handling of malformed input, MRT writing and bgpdump-compatible reading.\n',
+          'RFC 7606 handling of malformed input, MRT writing and bgpdump-compatible reading,\n' +
+          'and two nonstop speakers exchanging routes over an in-memory transport.\n',
       );
-      return Promise.resolve(0);
+      return 0;
     }
-    process.stdout.write(
-      'nonstop demo — BGP routing that does not stop (foundation: codec and MRT)\n',
-    );
+    process.stdout.write('nonstop demo — BGP routing that does not stop (codec, MRT, speaker)\n');
     const messages = ROUTES.map((r) => encodeMessage(updateOf(r), ctx));
     streamDemo(messages);
     malformedDemo(messages[0]!);
     mrtDemo(messages);
+    await speakerDemo();
     process.stdout.write(
-      '\nNext: `npx nonstop mrt dump -m FILE`, `npx nonstop mrt stats FILE`, `npm test`.\n',
+      '\nNext: `npx nonstop speaker -c FILE` (docs/speaker.md), `npx nonstop mrt dump -m FILE`, `npm test`.\n',
     );
-    return Promise.resolve(typeof process.exitCode === 'number' ? process.exitCode : 0);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   },
 };

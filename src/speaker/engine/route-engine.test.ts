@@ -777,3 +777,27 @@ test('export policy changed to reject-all and back: routes are withdrawn, then a
   const r = received(b);
   assert.ok(r.announced.has('198.18.100.0/24') && r.announced.has('198.18.101.0/24'));
 });
+
+test('IPv6 routes over an IPv4 session go with our IPv4-mapped address as next hop', () => {
+  const { engine, peer, up } = setup();
+  const a = peer('198.18.1.2', 65002);
+  const b = peer('198.18.2.2', 65003);
+  const both: [number, number][] = [
+    [1, 1],
+    [2, 1],
+  ];
+  up(a, 65002, '198.18.1.1', both);
+  up(b, 65003, '198.18.2.1', both);
+  engine.setStaticRoutes([
+    {
+      prefix: parsePrefix('2001:db8:100::/48')!,
+      attributes: [
+        { kind: 'origin', code: 1, flags: ATTR_DEFAULT_FLAGS[1]!, origin: 0 },
+        { kind: 'as-path', code: 2, flags: ATTR_DEFAULT_FLAGS[2]!, asnWidth: 4, segments: [] },
+      ],
+    },
+  ]);
+  const got = received(b).announced.get('2001:db8:100::/48');
+  assert.ok(got, 'the IPv6 route is advertised over the IPv4 session');
+  assert.equal(nextHopOf(got), '::ffff:198.18.2.1');
+});

@@ -866,7 +866,12 @@ export class RouteEngine {
     const local = source === this.localRef;
     const reflecting = !local && source.ibgp && target.ibgp;
     if (reflecting && !source.rrClient && !target.rrClient) return undefined;
-    const selfNh = afi === AFI.IPv4 ? n.localAddress : n.localAddress6;
+    // IPv6 routes over an IPv4 session: our IPv4 address, IPv4-mapped (RFC 4291 §2.5.5.2),
+    // is the next hop when the session has no IPv6 address of ours.
+    const selfNh =
+      afi === AFI.IPv4
+        ? n.localAddress
+        : (n.localAddress6 ?? (n.localAddress && v4Mapped(n.localAddress)));
     let attrs: PathAttribute[] = [];
     let nextHop: Uint8Array | undefined = nextHopOf(best.attrs);
     for (const a of markPartialForPropagation(best.attrs.attrs)) {
@@ -1082,6 +1087,15 @@ export class RouteEngine {
   ): void {
     this.opts.log?.(level, msg, fields);
   }
+}
+
+/** ::ffff:a.b.c.d */
+function v4Mapped(a: Uint8Array): Uint8Array {
+  const out = new Uint8Array(16);
+  out[10] = 0xff;
+  out[11] = 0xff;
+  out.set(a, 12);
+  return out;
 }
 
 /** A chain that rejects every route whatever it is: only defaults, the first decisive one rejects. */
