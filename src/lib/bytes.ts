@@ -177,6 +177,11 @@ export function fromHex(s: string): Uint8Array {
   return new Uint8Array(Buffer.from(clean, 'hex'));
 }
 
+/** A 32-bit unsigned value as 4 big-endian octets (e.g. a BGP Identifier). */
+export function u32ToBytes(v: number): Uint8Array {
+  return new Uint8Array([v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff]);
+}
+
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

@@ -3,6 +3,7 @@
 // 2001:db8::/32, and only inside namespaces (never on the host's own interfaces).
 
 import { existsSync } from 'node:fs';
+import { bytesEqual } from '../lib/bytes.js';
 import { maskAddr, parseAddr } from '../lib/ip.js';
 import { run, runChecked, type RunOptions, type RunResult } from './process.js';
 import { waitFor } from './wait.js';
@@ -15,17 +16,13 @@ const LAB_RANGES: readonly { net: string; len: number }[] = [
   { net: '2001:db8::', len: 32 },
 ];
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
 /** Is `addr` (no prefix length) inside 198.18.0.0/15 or 2001:db8::/32? */
 export function isLabAddress(addr: string): boolean {
   const a = parseAddr(addr);
   if (!a) return false;
   return LAB_RANGES.some((r) => {
     const net = parseAddr(r.net)!;
-    return net.length === a.length && sameBytes(maskAddr(a, r.len), net);
+    return net.length === a.length && bytesEqual(maskAddr(a, r.len), net);
   });
 }
 

@@ -8,6 +8,7 @@
 // The RIB dump's "originated time" is the dump time: the engine does not keep a per-route
 // wall-clock arrival time (it would cost 8 octets per route for this one purpose).
 
+import { u32ToBytes } from '../lib/bytes.js';
 import { parseAddr } from '../lib/ip.js';
 import { MrtWriter, type WriterPeer } from '../mrt/writer.js';
 import { keyToPrefix, type PrefixKey } from '../rib/index.js';
@@ -82,7 +83,7 @@ export class MrtRecorder {
     for (const [key, , cands] of engine.locRib.entries()) {
       const entries = cands.map((r) => ({
         peerIndex: peerIndex(r.peer.id, {
-          bgpId: u32Bytes(r.peer.routerId),
+          bgpId: u32ToBytes(r.peer.routerId),
           address: r.peer.id === 0 ? parseAddr('0.0.0.0')! : r.peer.address,
           asn: r.peer.id === 0 ? localAs : r.peer.asn,
         }),
@@ -106,8 +107,4 @@ export class MrtRecorder {
     }
     return w.take();
   }
-}
-
-function u32Bytes(v: number): Uint8Array {
-  return new Uint8Array([v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff]);
 }

@@ -34,7 +34,9 @@
 // End-of-RIB, and `onDeferralEnd` lets the caller remove forwarding entries left from
 // before the restart that no longer win.
 
+import { bytesEqual, u32ToBytes } from '../../lib/bytes.js';
 import type { Clock, TimerHandle } from '../../lib/clock.js';
+import { bgpIdToNumber } from '../../fsm/index.js';
 import { AFI, formatAddr, formatPrefix, type Prefix } from '../../lib/ip.js';
 import {
   AS_SEG,
@@ -233,15 +235,6 @@ const famKey = (afi: number, safi: number): number => (afi << 8) | safi;
 const IPV4_UNICAST = famKey(AFI.IPv4, SAFI.UNICAST);
 const IPV6_UNICAST = famKey(AFI.IPv6, SAFI.UNICAST);
 
-function bgpIdNumber(id: string | Uint8Array): number {
-  const b = typeof id === 'string' ? id.split('.').map(Number) : Array.from(id);
-  return (((b[0] ?? 0) << 24) | ((b[1] ?? 0) << 16) | ((b[2] ?? 0) << 8) | (b[3] ?? 0)) >>> 0;
-}
-
-function u32Bytes(v: number): Uint8Array {
-  return new Uint8Array([v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff]);
-}
-
 export class RouteEngine {
   readonly pool = new AttrPool();
   readonly locRib: LocRib;
@@ -281,8 +274,8 @@ export class RouteEngine {
     this.resolvedDecision = resolveOptions(this.decisionOptions);
     this.locRib = new LocRib(bestSelector(this.decisionOptions));
     this.clusterId = opts.clusterId ?? opts.routerId;
-    this.clusterIdNum = bgpIdNumber(this.clusterId);
-    this.routerIdNum = bgpIdNumber(opts.routerId);
+    this.clusterIdNum = bgpIdToNumber(this.clusterId);
+    this.routerIdNum = bgpIdToNumber(opts.routerId);
     this.schedule = opts.schedule ?? ((fn) => setImmediate(fn));
     if (opts.deferSelection) {
       this.deferring = true;
@@ -349,7 +342,7 @@ export class RouteEngine {
         address: n.spec.address,
         asn: n.spec.asn,
         localAsn: this.opts.localAsn,
-        routerId: bgpIdNumber(info.peerBgpId),
+        routerId: bgpIdToNumber(info.peerBgpId),
         ibgp: info.internal,
         rrClient: n.spec.rrClient,
       };
@@ -545,7 +538,7 @@ export class RouteEngine {
     }
     if (s.originatorId === this.routerIdNum) return 'ORIGINATOR_ID is our router ID (RFC 4456 §8)';
     const cl = s.find('cluster-list');
-    if (cl && cl.clusterIds.some((c) => bgpIdNumber(c) === this.clusterIdNum)) {
+    if (cl && cl.clusterIds.some((c) => bgpIdToNumber(c) === this.clusterIdNum)) {
       return 'our cluster ID is in CLUSTER_LIST (RFC 4456 §8)';
     }
     return undefined;
@@ -566,7 +559,7 @@ export class RouteEngine {
     data[0] = afi >> 8;
     data[1] = afi & 0xff;
     data[2] = safi;
-    data.set(u32Bytes(mp.limit), 3);
+    data.set(u32ToBytes(mp.limit), 3);
     const port = n.port;
     this.log('warn', 'max-prefix limit exceeded: closing the session', {
       peer: n.spec.name,
@@ -757,7 +750,7 @@ export class RouteEngine {
     const nh = best && best.peer !== this.localRef ? nextHopOf(best.attrs) : undefined;
     const had = this.fibInstalled.get(key);
     if (nh) {
-      if (had && sameBytes(had, nh)) return;
+      if (had && bytesEqual(had, nh)) return;
       this.fibInstalled.set(key, nh);
       out.push({ op: 'replace', prefix: keyToPrefix(key), nextHop: nh });
     } else if (had) {
@@ -954,7 +947,7 @@ export class RouteEngine {
         kind: 'originator-id',
         code: 9,
         flags: ATTR_DEFAULT_FLAGS[9]!,
-        originatorId: u32Bytes(source.routerId),
+        originatorId: u32ToBytes(source.routerId),
       },
     );
     const cl = attrs.find((a) => a.kind === 'cluster-list');
@@ -1112,12 +1105,6 @@ function rejectsEverything(chain: readonly CompiledPolicy[]): boolean {
 export function nextHopOf(s: AttrSet): Uint8Array | undefined {
   if (s.mpNextHop) return s.mpNextHop.length === 32 ? s.mpNextHop.subarray(0, 16) : s.mpNextHop;
   return s.nextHop;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 export { AS_SEG, ATTR, IPV4_UNICAST, IPV6_UNICAST };
