@@ -146,6 +146,7 @@ export function neighborSpec(n: NeighborConfig, cfg: SpeakerConfig): NeighborSpe
     staleRoutesTime: cfg.gracefulRestart.staleRoutesTime,
     mrai: n.mrai,
     addPathSendMax: n.addPath.sendMax,
+    keepPrePolicy: n.softReconfigurationInbound,
   };
 }
 
@@ -420,7 +421,9 @@ export class Speaker {
       }
       rt.cfg = n;
       this.engine.updateNeighbor(rt.engineId, neighborSpec(n, next));
-      if (c.softIn && rt.peer.negotiated?.routeRefresh) {
+      // Import policy changed: re-run it from the pre-policy Adj-RIB-In when it is kept,
+      // otherwise ask the peer for its routes again (RFC 2918).
+      if (c.softIn && !this.engine.reimport(rt.engineId) && rt.peer.negotiated?.routeRefresh) {
         for (const [afi, safi] of rt.peer.negotiated.families) rt.peer.sendRouteRefresh(afi, safi);
       }
       if (c.softOut) this.engine.refreshExport(rt.engineId);
@@ -517,6 +520,10 @@ export class Speaker {
       if (dir === 'out') {
         this.engine.refreshExport(rt.engineId);
         return { ok: true, message: `re-sent our routes to ${rt.cfg.key}` };
+      }
+      // Like `clear bgp X soft in`: from the kept pre-policy routes when there are any.
+      if (this.engine.reimport(rt.engineId)) {
+        return { ok: true, message: `import policy re-run over the routes ${rt.cfg.key} sent` };
       }
       if (!neg.routeRefresh)
         return { ok: false, message: `${rt.cfg.key} did not announce route refresh` };

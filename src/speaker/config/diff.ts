@@ -63,6 +63,7 @@ const NEIGHBOR_FIELDS: readonly (readonly [string, Kind, Get])[] = [
   ['import', 'in', (n, c) => chain(n.import.names, c)],
   ['export', 'out', (n, c) => chain(n.export.names, c)],
   ['next-hop-self', 'out', (n) => n.nextHopSelf],
+  ['soft-reconfiguration-inbound', 'reset', (n) => n.softReconfigurationInbound],
   ['route-reflector-client', 'out', (n) => n.routeReflectorClient],
   ['max-prefix', 'update', (n) => n.maxPrefix],
   ['graceful-restart', 'reset', (n) => n.gracefulRestart],

@@ -124,6 +124,7 @@ test('every default is filled in as docs/speaker.md says', () => {
     families: [{ name: 'ipv4-unicast', afi: 1, safi: 1 }],
     addPath: { receive: [], send: [], sendMax: 4 },
     nextHopSelf: false,
+    softReconfigurationInbound: false,
     routeReflectorClient: false,
     gracefulRestart: true,
     mrai: 0,

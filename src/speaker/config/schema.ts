@@ -127,6 +127,8 @@ export interface NeighborConfig {
   readonly import: PolicyChain;
   readonly export: PolicyChain;
   readonly nextHopSelf: boolean;
+  /** Keep the routes as received (pre-policy), so import policy changes re-run locally. */
+  readonly softReconfigurationInbound: boolean;
   readonly routeReflectorClient: boolean;
   readonly maxPrefix?: MaxPrefixConfig;
   readonly gracefulRestart: boolean;

@@ -801,3 +801,34 @@ test('IPv6 routes over an IPv4 session go with our IPv4-mapped address as next h
   assert.ok(got, 'the IPv6 route is advertised over the IPv4 session');
   assert.equal(nextHopOf(got), '::ffff:198.18.2.1');
 });
+
+test('soft reconfiguration inbound: an import policy change re-runs over the kept pre-policy routes', () => {
+  const { engine, peer, up } = setup();
+  const a = peer('198.18.1.2', 65002);
+  const rejectAll = compilePolicy({ default: 'reject' }, 'none');
+  assert.ok(rejectAll.ok);
+  const spec = (importPolicy: CompiledPolicy[], keepPrePolicy: boolean): NeighborSpec => ({
+    name: '198.18.1.2',
+    address: parseAddr('198.18.1.2')!,
+    asn: 65002,
+    rrClient: false,
+    nextHopSelf: false,
+    importPolicy,
+    exportPolicy: [acceptAll()],
+    gracefulRestart: true,
+    staleRoutesTime: 360,
+    keepPrePolicy,
+  });
+  // Without the pre-policy view, reimport cannot help (the caller falls back to ROUTE-REFRESH).
+  assert.equal(engine.reimport(a.id), false);
+  engine.updateNeighbor(a.id, spec([rejectAll.value], true));
+  up(a, 65002, '198.18.1.1');
+  engine.receiveUpdate(a.id, route(['198.18.100.0/24'], [65002], '198.18.1.2'));
+  assert.equal(engine.locRib.size, 0, 'rejected by import policy');
+  engine.updateNeighbor(a.id, spec([acceptAll()], true));
+  assert.equal(engine.reimport(a.id), true);
+  assert.equal(engine.locRib.size, 1, 'accepted now, without a word from the peer');
+  engine.updateNeighbor(a.id, spec([rejectAll.value], true));
+  engine.reimport(a.id);
+  assert.equal(engine.locRib.size, 0, 'and rejected again');
+});

@@ -114,6 +114,11 @@ export interface NeighborSpec {
   readonly mrai?: number;
   /** ADD-PATH send (RFC 7911): how many paths per prefix, when negotiated. Default 1. */
   readonly addPathSendMax?: number;
+  /**
+   * Keep the pre-policy Adj-RIB-In (soft reconfiguration inbound): import policy changes
+   * re-run from it (`reimport`) instead of asking the peer for a ROUTE-REFRESH.
+   */
+  readonly keepPrePolicy?: boolean;
 }
 
 /** What the engine needs from the session of a neighbour. */
@@ -346,7 +351,7 @@ export class RouteEngine {
         ibgp: info.internal,
         rrClient: n.spec.rrClient,
       };
-      n.adjIn = new AdjRibIn(n.ref, this.pool);
+      n.adjIn = new AdjRibIn(n.ref, this.pool, { keepPrePolicy: n.spec.keepPrePolicy ?? false });
     }
     n.adjOut = new AdjRibOut(n.ref, this.pool);
     n.maxPrefixWarned = false;
@@ -571,6 +576,40 @@ export class RouteEngine {
       subcode: ERR_CEASE.MAXIMUM_NUMBER_OF_PREFIXES_REACHED,
       data,
     });
+  }
+
+  /**
+   * Re-runs the import policy over the routes as received (needs keepPrePolicy); returns
+   * false when the pre-policy routes are not kept (then ask the peer: ROUTE-REFRESH).
+   */
+  reimport(id: number): boolean {
+    const n = this.must(id);
+    if (!n.spec.keepPrePolicy) return false;
+    if (!n.adjIn || !n.ref) return true;
+    const ref = n.ref;
+    const adjIn = n.adjIn;
+    const chain = effectiveChain(n.spec.importPolicy, 'import', !ref.ibgp);
+    const policyPeer = { asn: ref.asn, address: ref.address, ibgp: ref.ibgp };
+    const ctx = { localAsn: this.opts.localAsn };
+    for (const [key, pathId, pre] of [...adjIn.prePolicyEntries()]) {
+      let post: AttrSet | undefined;
+      let owned: AttrSet | undefined;
+      if (!this.loopReason(ref, pre)) {
+        const r = evaluateChain(
+          chain,
+          { prefix: keyToPrefix(key), attributes: pre.attrs, peer: policyPeer, pathId },
+          ctx,
+        );
+        if (r.action === 'accept')
+          post = r.attributes === pre.attrs ? pre : (owned = this.pool.intern(r.attributes));
+      }
+      adjIn.announce(key, pathId, pre, post);
+      this.locUpdate(key, ref, pathId, post, post && this.nextHopMeta(post));
+      if (owned) this.pool.release(owned);
+    }
+    this.log('info', 'import policy re-run from the pre-policy Adj-RIB-In', { peer: n.spec.name });
+    this.requestFlush();
+    return true;
   }
 
   /** A ROUTE-REFRESH from the peer (RFC 2918): send it everything again for the family. */
