@@ -751,7 +751,7 @@ export class Speaker {
     const attrSets = m.gauge('nonstop_rib_attribute_sets', 'Distinct interned path attribute sets');
     const decision = m.gauge(
       'nonstop_decision_seconds_total',
-      'Time spent in the decision process',
+      'Time spent processing received UPDATEs (import policy, Loc-RIB, decision)',
     );
     const fibFail = m.gauge('nonstop_fib_failures_total', 'FIB changes the kernel refused');
     m.onCollect(() => {
