@@ -1,95 +1,39 @@
 // Layer rules of ARCHITECTURE.md: dependencies point down only.
-// Order (low to high): lib < wire < fsm,mrt < rib,decision,policy < net,fib,control < speaker
-//   < btr,tcpr,graft,tunnel < lab < cli
-/** Layers that each layer may NOT import (everything above it, plus pure-core I/O bans). */
-const above = {
-  lib: [
-    'wire',
-    'fsm',
-    'mrt',
-    'rib',
-    'decision',
-    'policy',
-    'net',
-    'fib',
-    'control',
-    'speaker',
-    'btr',
-    'tcpr',
-    'graft',
-    'tunnel',
-    'lab',
-    'cli',
-  ],
-  wire: [
-    'fsm',
-    'mrt',
-    'rib',
-    'decision',
-    'policy',
-    'net',
-    'fib',
-    'control',
-    'speaker',
-    'btr',
-    'tcpr',
-    'graft',
-    'tunnel',
-    'lab',
-    'cli',
-  ],
-  fsm: [
-    'mrt',
-    'rib',
-    'decision',
-    'policy',
-    'net',
-    'fib',
-    'control',
-    'speaker',
-    'btr',
-    'tcpr',
-    'graft',
-    'tunnel',
-    'lab',
-    'cli',
-  ],
-  mrt: [
-    'fsm',
-    'rib',
-    'decision',
-    'policy',
-    'net',
-    'fib',
-    'control',
-    'speaker',
-    'btr',
-    'tcpr',
-    'graft',
-    'tunnel',
-    'lab',
-    'cli',
-  ],
-  rib: ['net', 'fib', 'control', 'speaker', 'btr', 'tcpr', 'graft', 'tunnel', 'lab', 'cli'],
-  decision: ['net', 'fib', 'control', 'speaker', 'btr', 'tcpr', 'graft', 'tunnel', 'lab', 'cli'],
-  policy: ['net', 'fib', 'control', 'speaker', 'btr', 'tcpr', 'graft', 'tunnel', 'lab', 'cli'],
-  net: ['speaker', 'btr', 'tcpr', 'graft', 'tunnel', 'lab', 'cli'],
-  fib: ['speaker', 'btr', 'tcpr', 'graft', 'tunnel', 'lab', 'cli'],
-  control: ['speaker', 'btr', 'tcpr', 'graft', 'tunnel', 'lab', 'cli'],
-  speaker: ['btr', 'tcpr', 'graft', 'tunnel', 'lab', 'cli'],
-  btr: ['tcpr', 'graft', 'tunnel', 'lab', 'cli'],
-  tcpr: ['btr', 'graft', 'tunnel', 'lab', 'cli'],
-  graft: ['btr', 'tunnel', 'lab', 'cli'],
-  tunnel: ['btr', 'tcpr', 'graft', 'lab', 'cli'],
-  lab: ['cli'],
-};
-const layerRules = Object.entries(above).map(([from, banned]) => ({
-  name: `layer-${from}`,
-  comment: `${from}/ may not depend on a higher layer (${banned.join(', ')})`,
-  severity: 'error',
-  from: { path: `^src/${from}/` },
-  to: { path: `^src/(${banned.join('|')})/` },
-}));
+// Each group is one level, lowest first. A layer may import lower levels; within a level,
+// `siblings: true` lets layers import each other (rib/decision/policy, net/fib/control);
+// otherwise they may not, except where `may` says so (graft/ uses tcpr/'s public API).
+const levels = [
+  { layers: ['lib'] },
+  { layers: ['wire'] },
+  { layers: ['fsm', 'mrt'] },
+  { layers: ['rib', 'decision', 'policy'], siblings: true },
+  { layers: ['net', 'fib', 'control'], siblings: true },
+  { layers: ['speaker'] },
+  { layers: ['btr', 'tcpr', 'graft', 'tunnel'], may: { graft: ['tcpr'] } },
+  { layers: ['lab'] },
+  { layers: ['cli'] },
+];
+/** Layers that each layer may NOT import: every higher level, and barred siblings. */
+const above = {};
+levels.forEach((level, i) => {
+  const higher = levels.slice(i + 1).flatMap((l) => l.layers);
+  for (const layer of level.layers) {
+    const allowed = level.may?.[layer] ?? [];
+    const siblings = level.siblings
+      ? []
+      : level.layers.filter((x) => x !== layer && !allowed.includes(x));
+    above[layer] = [...siblings, ...higher];
+  }
+});
+const layerRules = Object.entries(above)
+  .filter(([, banned]) => banned.length > 0)
+  .map(([from, banned]) => ({
+    name: `layer-${from}`,
+    comment: `${from}/ may not depend on a higher layer (${banned.join(', ')})`,
+    severity: 'error',
+    from: { path: `^src/${from}/` },
+    to: { path: `^src/(${banned.join('|')})/` },
+  }));
 // The pure cores may not touch I/O: no sockets, files, processes or timers from Node's runtime.
 const pure = ['wire', 'fsm', 'rib', 'decision', 'policy'];
 module.exports = {
