@@ -20,6 +20,7 @@ import { compilePolicy, type CompiledPolicy } from '../../policy/index.js';
 import { prefixKey } from '../../rib/index.js';
 import {
   RouteEngine,
+  type EngineOptions,
   type FibChange,
   type NeighborSpec,
   type SessionInfo,
@@ -39,7 +40,27 @@ interface FakePeer {
   stopped?: { code: number; subcode: number; data: Uint8Array };
 }
 
-function setup(opts?: { maxPrefix?: NeighborSpec['maxPrefix'] }) {
+/** A neighbour with accept-all policies unless `o` says otherwise. */
+function neighborSpec(name: string, asn: number, o?: Partial<NeighborSpec>): NeighborSpec {
+  return {
+    name,
+    address: parseAddr(name)!,
+    asn,
+    rrClient: false,
+    nextHopSelf: false,
+    importPolicy: [acceptAll()],
+    exportPolicy: [acceptAll()],
+    gracefulRestart: true,
+    staleRoutesTime: 360,
+    mrai: 0,
+    addPathSendMax: 1,
+    ...o,
+  };
+}
+
+type EngineExtras = Omit<Partial<EngineOptions>, 'clock' | 'localAsn' | 'routerId' | 'schedule'>;
+
+function setup(opts?: { maxPrefix?: NeighborSpec['maxPrefix']; engine?: EngineExtras }) {
   const clock = new ManualClock(0);
   const fib: FibChange[] = [];
   const engine = new RouteEngine({
@@ -48,6 +69,7 @@ function setup(opts?: { maxPrefix?: NeighborSpec['maxPrefix'] }) {
     clock,
     schedule: (fn) => fn(),
     onFib: (c) => fib.push(...c),
+    ...opts?.engine,
   });
   const peers = new Map<string, FakePeer>();
   function peer(
@@ -62,20 +84,15 @@ function setup(opts?: { maxPrefix?: NeighborSpec['maxPrefix'] }) {
       addPathSendMax?: number;
     },
   ): FakePeer {
-    const spec: NeighborSpec = {
-      name,
-      address: parseAddr(name)!,
-      asn,
+    const spec = neighborSpec(name, asn, {
       rrClient: o?.rrClient ?? false,
-      nextHopSelf: false,
       importPolicy: o?.policies === false ? undefined : [acceptAll()],
       exportPolicy: o?.policies === false ? undefined : [acceptAll()],
       maxPrefix: o?.maxPrefix ?? opts?.maxPrefix,
       gracefulRestart: o?.gr ?? true,
-      staleRoutesTime: 360,
       mrai: o?.mrai ?? 0,
       addPathSendMax: o?.addPathSendMax ?? 1,
-    };
+    });
     const p: FakePeer = { id: engine.addNeighbor(spec), sent: [] };
     peers.set(name, p);
     return p;
@@ -575,150 +592,58 @@ test('ADD-PATH send: the best N paths with stable path IDs; one that drops out i
 
 test('next-hop resolution: an unreachable next hop is not eligible; IGP cost breaks ties (RFC 4271 §9.1.2)', () => {
   const reachable = new Map<string, number>([['198.18.9.1', 20]]); // next hop → IGP cost
-  const clock = new ManualClock(0);
-  const engine = new RouteEngine({
-    localAsn: LOCAL_AS,
-    routerId: parseAddr('198.18.0.1')!,
-    clock,
-    schedule: (fn) => fn(),
-    nextHops: {
-      resolve: (nh) => {
-        const cost = reachable.get(formatAddr(nh));
-        return { reachable: cost !== undefined, igpCost: cost ?? 0 };
+  const { engine, peer, up } = setup({
+    engine: {
+      nextHops: {
+        resolve: (nh) => {
+          const cost = reachable.get(formatAddr(nh));
+          return { reachable: cost !== undefined, igpCost: cost ?? 0 };
+        },
       },
     },
   });
-  const mk = (name: string, asn: number) =>
-    engine.addNeighbor({
-      name,
-      address: parseAddr(name)!,
-      asn,
-      rrClient: false,
-      nextHopSelf: false,
-      importPolicy: [acceptAll()],
-      exportPolicy: [acceptAll()],
-      gracefulRestart: false,
-      staleRoutesTime: 0,
-    });
-  const info = (internal: boolean, id: string): SessionInfo => ({
-    internal,
-    peerBgpId: id,
-    families: [[1, 1]],
-    gracefulRestart: null,
-    receive: AS4_CONTEXT,
-    send: AS4_CONTEXT,
-  });
-  const sent: UpdateMessage[] = [];
-  const c1 = mk('198.18.3.2', LOCAL_AS);
-  const c2 = mk('198.18.4.2', LOCAL_AS);
-  const e = mk('198.18.2.2', 65003);
-  engine.sessionUp(
-    c1,
-    info(true, '10.0.0.1'),
-    { send: () => {}, stop: () => {} },
-    parseAddr('198.18.3.1')!,
-  );
-  engine.sessionUp(
-    c2,
-    info(true, '10.0.0.2'),
-    { send: () => {}, stop: () => {} },
-    parseAddr('198.18.4.1')!,
-  );
-  engine.sessionUp(
-    e,
-    info(false, '10.0.0.3'),
-    {
-      send: (msgs) => {
-        for (const m of msgs) {
-          const r = decodeMessage(m, AS4_CONTEXT);
-          if (r.ok && r.message.type === 2) sent.push(r.message);
-        }
-      },
-      stop: () => {},
-    },
-    parseAddr('198.18.2.1')!,
-  );
+  // Router IDs 10.0.0.1, 10.0.0.2, 10.0.0.3 in creation order (see up()).
+  const c1 = peer('198.18.3.2', LOCAL_AS, { gr: false });
+  const c2 = peer('198.18.4.2', LOCAL_AS, { gr: false });
+  const e = peer('198.18.2.2', 65003, { gr: false });
+  up(c1, LOCAL_AS, '198.18.3.1', [[1, 1]], false);
+  up(c2, LOCAL_AS, '198.18.4.1', [[1, 1]], false);
+  up(e, 65003, '198.18.2.1', [[1, 1]], false);
   // c1's route (lower router ID, would win the tie) has an unreachable next hop.
-  engine.receiveUpdate(c1, route(['198.18.100.0/24'], [65010], '198.18.8.1'));
+  engine.receiveUpdate(c1.id, route(['198.18.100.0/24'], [65010], '198.18.8.1'));
   assert.equal(engine.locRib.best(prefixKey(parsePrefix('198.18.100.0/24')!)), undefined);
-  assert.equal(sent.filter((u) => u.nlri.length).length, 0, 'nothing exported while unreachable');
-  engine.receiveUpdate(c2, route(['198.18.100.0/24'], [65010], '198.18.9.1'));
+  assert.equal(e.sent.filter((u) => u.nlri.length).length, 0, 'nothing exported while unreachable');
+  engine.receiveUpdate(c2.id, route(['198.18.100.0/24'], [65010], '198.18.9.1'));
   let best = engine.locRib.best(prefixKey(parsePrefix('198.18.100.0/24')!));
-  assert.equal(best?.peer.id, c2, 'the reachable route is the only eligible one');
+  assert.equal(best?.peer.id, c2.id, 'the reachable route is the only eligible one');
   // The IGP learns a cheaper way to c1's next hop: after re-resolution it wins on cost.
   reachable.set('198.18.8.1', 10);
   engine.nextHopsChanged();
   best = engine.locRib.best(prefixKey(parsePrefix('198.18.100.0/24')!));
-  assert.equal(best?.peer.id, c1, 'lower IGP cost wins (step e) before the router ID');
+  assert.equal(best?.peer.id, c1.id, 'lower IGP cost wins (step e) before the router ID');
   assert.equal(best?.igpCost, 10);
 });
 
 test('restarting role: selection deferred until End-of-RIB from every neighbor, then table + End-of-RIB (RFC 4724 §4.1)', () => {
-  const clock = new ManualClock(0);
-  const fib: FibChange[] = [];
   const ended: string[] = [];
-  const engine = new RouteEngine({
-    localAsn: LOCAL_AS,
-    routerId: parseAddr('198.18.0.1')!,
-    clock,
-    schedule: (fn) => fn(),
-    onFib: (c) => fib.push(...c),
-    deferSelection: { timeoutMs: 120_000 },
-    onDeferralEnd: (why) => ended.push(why),
+  const { engine, peer, up, fib } = setup({
+    engine: { deferSelection: { timeoutMs: 120_000 }, onDeferralEnd: (why) => ended.push(why) },
   });
-  const spec = (name: string, asn: number): NeighborSpec => ({
-    name,
-    address: parseAddr(name)!,
-    asn,
-    rrClient: false,
-    nextHopSelf: false,
-    importPolicy: [acceptAll()],
-    exportPolicy: [acceptAll()],
-    gracefulRestart: true,
-    staleRoutesTime: 360,
-  });
-  const sent = new Map<number, UpdateMessage[]>();
-  const a = engine.addNeighbor(spec('198.18.1.2', 65002));
-  const b = engine.addNeighbor(spec('198.18.2.2', 65003));
-  for (const [id, local] of [
-    [a, '198.18.1.1'],
-    [b, '198.18.2.1'],
-  ] as const) {
-    sent.set(id, []);
-    engine.sessionUp(
-      id,
-      {
-        internal: false,
-        peerBgpId: `10.0.0.${id}`,
-        families: [[1, 1]],
-        gracefulRestart: { restartTime: 120, flags: 0, families: [] },
-        receive: AS4_CONTEXT,
-        send: AS4_CONTEXT,
-      },
-      {
-        send: (msgs) => {
-          for (const m of msgs) {
-            const r = decodeMessage(m, AS4_CONTEXT);
-            if (r.ok && r.message.type === 2) sent.get(id)!.push(r.message);
-          }
-        },
-        stop: () => {},
-      },
-      parseAddr(local)!,
-    );
-  }
+  const a = peer('198.18.1.2', 65002);
+  const b = peer('198.18.2.2', 65003);
+  up(a, 65002, '198.18.1.1');
+  up(b, 65003, '198.18.2.1');
   const eor: UpdateMessage = { type: 2, withdrawn: [], nlri: [], attributes: [] };
-  engine.receiveUpdate(a, route(['198.18.100.0/24'], [65002], '198.18.1.2'));
-  engine.receiveUpdate(a, eor);
+  engine.receiveUpdate(a.id, route(['198.18.100.0/24'], [65002], '198.18.1.2'));
+  engine.receiveUpdate(a.id, eor);
   assert.ok(engine.selectionDeferred, 'B has not sent End-of-RIB yet');
-  assert.equal(sent.get(b)!.length, 0, 'nothing sent while deferred, not even End-of-RIB');
+  assert.equal(b.sent.length, 0, 'nothing sent while deferred, not even End-of-RIB');
   assert.equal(fib.length, 0, 'the FIB is not touched while deferred');
-  engine.receiveUpdate(b, eor);
+  engine.receiveUpdate(b.id, eor);
   assert.ok(!engine.selectionDeferred);
   assert.deepEqual(ended, ['End-of-RIB received from every neighbor']);
-  const toB = sent.get(b)!;
   assert.deepEqual(
-    toB.map((u) => (u.nlri.length ? u.nlri.map((n) => formatPrefix(n.prefix)).join() : 'EoR')),
+    b.sent.map((u) => (u.nlri.length ? u.nlri.map((n) => formatPrefix(n.prefix)).join() : 'EoR')),
     ['198.18.100.0/24', 'EoR'],
     'the table, then End-of-RIB',
   );
@@ -730,15 +655,9 @@ test('restarting role: selection deferred until End-of-RIB from every neighbor, 
 });
 
 test('restarting role: the deferral time ends selection deferral when a neighbor never sends End-of-RIB', () => {
-  const clock = new ManualClock(0);
   const ended: string[] = [];
-  const engine = new RouteEngine({
-    localAsn: LOCAL_AS,
-    routerId: parseAddr('198.18.0.1')!,
-    clock,
-    schedule: (fn) => fn(),
-    deferSelection: { timeoutMs: 120_000 },
-    onDeferralEnd: (why) => ended.push(why),
+  const { engine, clock } = setup({
+    engine: { deferSelection: { timeoutMs: 120_000 }, onDeferralEnd: (why) => ended.push(why) },
   });
   clock.advance(119_999);
   assert.ok(engine.selectionDeferred);
@@ -756,17 +675,8 @@ test('export policy changed to reject-all and back: routes are withdrawn, then a
   assert.ok(received(b).announced.has('198.18.100.0/24'));
   const rejectAll = compilePolicy({ default: 'reject' }, 'none');
   assert.ok(rejectAll.ok);
-  const spec = (exportPolicy: CompiledPolicy[]): NeighborSpec => ({
-    name: '198.18.2.2',
-    address: parseAddr('198.18.2.2')!,
-    asn: 65003,
-    rrClient: false,
-    nextHopSelf: false,
-    importPolicy: [acceptAll()],
-    exportPolicy,
-    gracefulRestart: true,
-    staleRoutesTime: 360,
-  });
+  const spec = (exportPolicy: CompiledPolicy[]) =>
+    neighborSpec('198.18.2.2', 65003, { exportPolicy });
   engine.updateNeighbor(b.id, spec([rejectAll.value]));
   engine.refreshExport(b.id);
   assert.deepEqual(received(b).withdrawn, ['198.18.100.0/24']);
@@ -807,18 +717,8 @@ test('soft reconfiguration inbound: an import policy change re-runs over the kep
   const a = peer('198.18.1.2', 65002);
   const rejectAll = compilePolicy({ default: 'reject' }, 'none');
   assert.ok(rejectAll.ok);
-  const spec = (importPolicy: CompiledPolicy[], keepPrePolicy: boolean): NeighborSpec => ({
-    name: '198.18.1.2',
-    address: parseAddr('198.18.1.2')!,
-    asn: 65002,
-    rrClient: false,
-    nextHopSelf: false,
-    importPolicy,
-    exportPolicy: [acceptAll()],
-    gracefulRestart: true,
-    staleRoutesTime: 360,
-    keepPrePolicy,
-  });
+  const spec = (importPolicy: CompiledPolicy[], keepPrePolicy: boolean) =>
+    neighborSpec('198.18.1.2', 65002, { importPolicy, keepPrePolicy });
   // Without the pre-policy view, reimport cannot help (the caller falls back to ROUTE-REFRESH).
   assert.equal(engine.reimport(a.id), false);
   engine.updateNeighbor(a.id, spec([rejectAll.value], true));
