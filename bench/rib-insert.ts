@@ -11,7 +11,14 @@
 
 import { AFI, type Prefix } from '../src/lib/ip.js';
 import { bestSelector } from '../src/decision/index.js';
-import { AdjRibIn, AttrPool, LocRib, prefixKey, type PeerRef } from '../src/rib/index.js';
+import {
+  AdjRibIn,
+  AttrPool,
+  LocRib,
+  PrefixIndex,
+  prefixKey,
+  type PeerRef,
+} from '../src/rib/index.js';
 import { AS4_CONTEXT, ATTR_DEFAULT_FLAGS, AS_SEG, type PathAttribute } from '../src/wire/index.js';
 
 const nPrefixes = Number(process.argv[2] ?? 100_000);
@@ -91,8 +98,9 @@ for (let p = 0; p < nPeers; p++) {
 
 const before = heapMB();
 const pool = new AttrPool();
-const loc = new LocRib(bestSelector({ deterministicMed: true }));
-const ribs = peers.map((p) => new AdjRibIn(p, pool));
+const index = new PrefixIndex();
+const loc = new LocRib(bestSelector({ deterministicMed: true }), index);
+const ribs = peers.map((p) => new AdjRibIn(p, pool, index));
 
 /** The timed loop, in a function so that V8 optimises it (module top level is not). */
 function load(): void {
@@ -101,11 +109,11 @@ function load(): void {
     const rib = ribs[p]!;
     const per = lists[p]!;
     for (let i = 0; i < nPrefixes; i++) {
-      const key = prefixKey(prefixes[i]!);
+      const slot = index.slot(prefixKey(prefixes[i]!));
       const set = pool.intern(per[i % setsPerPeer]!, AS4_CONTEXT);
-      rib.announce(key, 0, set, set);
+      rib.announce(slot, 0, set, set);
       pool.release(set);
-      loc.updateKey(key, peer, 0, set);
+      loc.updateSlot(slot, peer, 0, set);
     }
   }
 }

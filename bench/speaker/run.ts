@@ -178,6 +178,8 @@ export function dutSpec(o: RunOptions, ns: string): DaemonSpec {
     neighbors,
     kernelFib: o.fib,
     memoryFib: false,
+    // Like BIRD's `log stderr all` without `debug protocols`: no per-event debug lines.
+    logLevel: 'info',
   };
 }
 

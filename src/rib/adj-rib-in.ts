@@ -13,10 +13,11 @@
 // into the stale tables in one pass over the smaller of the two.
 //
 // The tables hold references to the pool's sets (retain on store, release on removal).
+// Prefixes are given as their slot in the speaker's PrefixIndex (prefix-index.ts).
 
 import type { AttrPool, AttrSet } from './attr-set.js';
 import { PathTable } from './path-table.js';
-import type { PrefixKey } from './prefix-key.js';
+import type { PrefixIndex } from './prefix-index.js';
 import type { PeerRef } from './route.js';
 
 export interface AdjRibInOptions {
@@ -26,7 +27,7 @@ export interface AdjRibInOptions {
 
 /** One route removed from the post-policy view (sweep or drain). */
 export interface RemovedRoute {
-  readonly key: PrefixKey;
+  readonly slot: number;
   readonly pathId: number;
   readonly attrs: AttrSet;
 }
@@ -34,15 +35,18 @@ export interface RemovedRoute {
 export class AdjRibIn {
   readonly peer: PeerRef;
   private readonly pool: AttrPool;
+  private readonly index: PrefixIndex;
   private pre: PathTable<AttrSet> | undefined;
-  private post = new PathTable<AttrSet>();
+  private post: PathTable<AttrSet>;
   private stalePre: PathTable<AttrSet> | undefined;
   private stalePost: PathTable<AttrSet> | undefined;
 
-  constructor(peer: PeerRef, pool: AttrPool, opts?: AdjRibInOptions) {
+  constructor(peer: PeerRef, pool: AttrPool, index: PrefixIndex, opts?: AdjRibInOptions) {
     this.peer = peer;
     this.pool = pool;
-    if (opts?.keepPrePolicy) this.pre = new PathTable<AttrSet>();
+    this.index = index;
+    this.post = new PathTable<AttrSet>(index);
+    if (opts?.keepPrePolicy) this.pre = new PathTable<AttrSet>(index);
   }
 
   /** Post-policy routes held (fresh and stale). */
@@ -61,33 +65,36 @@ export class AdjRibIn {
    * the route had before (fresh or stale), if any. The tables take their own references.
    */
   announce(
-    key: PrefixKey,
+    slot: number,
     pathId: number,
     pre: AttrSet,
     post: AttrSet | undefined,
   ): AttrSet | undefined {
-    // Take the new references before dropping old ones: the new set may be the old one.
+    // Take the new references before dropping old ones: the new set may be the old one,
+    // and the slot must not be freed between removing a stale route and storing it again.
+    this.index.ref(slot);
     if (this.pre) this.pool.retain(pre);
     if (post) this.pool.retain(post);
-    let previous = this.unstale(key, pathId);
+    let previous = this.unstale(slot, pathId);
     if (this.pre) {
-      const old = this.pre.set(key, pathId, pre);
+      const old = this.pre.set(slot, pathId, pre);
       if (old) this.pool.release(old);
     }
-    const old = post ? this.post.set(key, pathId, post) : this.post.delete(key, pathId);
+    const old = post ? this.post.set(slot, pathId, post) : this.post.delete(slot, pathId);
     if (old) {
       previous = old;
       this.pool.release(old);
     }
+    this.index.unref(slot);
     return previous;
   }
 
   /** Remove a route (withdrawn by the peer); returns its post-policy set, if it had one. */
-  withdraw(key: PrefixKey, pathId: number): AttrSet | undefined {
-    let previous = this.unstale(key, pathId);
-    const oldPre = this.pre?.delete(key, pathId);
+  withdraw(slot: number, pathId: number): AttrSet | undefined {
+    let previous = this.unstale(slot, pathId);
+    const oldPre = this.pre?.delete(slot, pathId);
     if (oldPre) this.pool.release(oldPre);
-    const old = this.post.delete(key, pathId);
+    const old = this.post.delete(slot, pathId);
     if (old) {
       previous = old;
       this.pool.release(old);
@@ -96,18 +103,18 @@ export class AdjRibIn {
   }
 
   /** The post-policy set of a route (fresh or stale). */
-  get(key: PrefixKey, pathId = 0): AttrSet | undefined {
-    return this.post.get(key, pathId) ?? this.stalePost?.get(key, pathId);
+  get(slot: number, pathId = 0): AttrSet | undefined {
+    return this.post.get(slot, pathId) ?? this.stalePost?.get(slot, pathId);
   }
 
   /** The pre-policy set of a route (only with keepPrePolicy). */
-  getPrePolicy(key: PrefixKey, pathId = 0): AttrSet | undefined {
-    return this.pre?.get(key, pathId) ?? this.stalePre?.get(key, pathId);
+  getPrePolicy(slot: number, pathId = 0): AttrSet | undefined {
+    return this.pre?.get(slot, pathId) ?? this.stalePre?.get(slot, pathId);
   }
 
-  isStale(key: PrefixKey, pathId = 0): boolean {
-    if (this.post.get(key, pathId) !== undefined) return false;
-    return this.stalePost?.get(key, pathId) !== undefined;
+  isStale(slot: number, pathId = 0): boolean {
+    if (this.post.get(slot, pathId) !== undefined) return false;
+    return this.stalePost?.get(slot, pathId) !== undefined;
   }
 
   /** RFC 4724 §4.2: the peer restarted; keep its routes, marked stale. */
@@ -115,15 +122,15 @@ export class AdjRibIn {
     if (!this.stalePost) {
       this.stalePost = this.post;
       this.stalePre = this.pre;
-      this.post = new PathTable<AttrSet>();
-      if (this.pre) this.pre = new PathTable<AttrSet>();
+      this.post = new PathTable<AttrSet>(this.index);
+      if (this.pre) this.pre = new PathTable<AttrSet>(this.index);
       return;
     }
     this.stalePost = mergeInto(this.post, this.stalePost);
-    this.post = new PathTable<AttrSet>();
+    this.post = new PathTable<AttrSet>(this.index);
     if (this.pre && this.stalePre) {
       this.stalePre = mergeInto(this.pre, this.stalePre);
-      this.pre = new PathTable<AttrSet>();
+      this.pre = new PathTable<AttrSet>(this.index);
     }
   }
 
@@ -134,12 +141,12 @@ export class AdjRibIn {
    */
   *sweepStale(): Generator<RemovedRoute> {
     const stalePre = this.stalePre;
-    if (stalePre) for (const [key, id, s] of stalePre.entries()) this.dropStalePre(key, id, s);
+    if (stalePre) for (const [slot, id, s] of stalePre.entries()) this.dropStalePre(slot, id, s);
     const stale = this.stalePost;
     if (stale) {
-      for (const [key, pathId, attrs] of stale.entries()) {
-        stale.delete(key, pathId);
-        yield { key, pathId, attrs };
+      for (const [slot, pathId, attrs] of stale.entries()) {
+        stale.delete(slot, pathId);
+        yield { slot, pathId, attrs };
         this.pool.release(attrs);
       }
     }
@@ -158,44 +165,45 @@ export class AdjRibIn {
       this.pre.clear();
     }
     const post = this.post;
-    for (const [key, pathId, attrs] of post.entries()) {
-      post.delete(key, pathId);
-      yield { key, pathId, attrs };
+    for (const [slot, pathId, attrs] of post.entries()) {
+      post.delete(slot, pathId);
+      yield { slot, pathId, attrs };
       this.pool.release(attrs);
     }
   }
 
-  /** Every post-policy route, fresh and stale: (key, path ID, set, stale). */
-  *entries(): Generator<[PrefixKey, number, AttrSet, boolean]> {
+  /** Every post-policy route, fresh and stale: (slot, path ID, set, stale). */
+  *entries(): Generator<[number, number, AttrSet, boolean]> {
     for (const [k, id, s] of this.post.entries()) yield [k, id, s, false];
     if (this.stalePost) for (const [k, id, s] of this.stalePost.entries()) yield [k, id, s, true];
   }
 
   /** Every pre-policy route (only with keepPrePolicy). */
-  *prePolicyEntries(): Generator<[PrefixKey, number, AttrSet]> {
+  *prePolicyEntries(): Generator<[number, number, AttrSet]> {
     if (this.pre) yield* this.pre.entries();
     if (this.stalePre) yield* this.stalePre.entries();
   }
 
   /** Take a route out of the stale tables; returns its stale post-policy set. */
-  private unstale(key: PrefixKey, pathId: number): AttrSet | undefined {
+  private unstale(slot: number, pathId: number): AttrSet | undefined {
     if (!this.stalePost) return undefined;
-    const sp = this.stalePre?.delete(key, pathId);
+    const sp = this.stalePre?.delete(slot, pathId);
     if (sp) this.pool.release(sp);
-    const s = this.stalePost.delete(key, pathId);
+    const s = this.stalePost.delete(slot, pathId);
     if (s) this.pool.release(s);
     return s;
   }
 
-  private dropStalePre(key: PrefixKey, pathId: number, s: AttrSet): void {
-    this.stalePre?.delete(key, pathId);
+  private dropStalePre(slot: number, pathId: number, s: AttrSet): void {
+    this.stalePre?.delete(slot, pathId);
     this.pool.release(s);
   }
 }
 
-/** Merge two tables with no key in common; returns the merged (larger) one. */
+/** Merge two tables with no slot in common; returns the merged (larger) one. */
 function mergeInto(a: PathTable<AttrSet>, b: PathTable<AttrSet>): PathTable<AttrSet> {
   const [small, large] = a.size <= b.size ? [a, b] : [b, a];
   for (const [k, id, s] of small.entries()) large.set(k, id, s);
+  small.clear(); // the pool references moved to `large`; the slot references are its own
   return large;
 }

@@ -4,11 +4,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AdjRibOut, OUT_CHANGE, type OutUpdate } from './adj-rib-out.js';
 import { AttrPool } from './attr-set.js';
-import { attrs, peer } from './testing.js';
+import { attrs, peer, slotsForKeys } from './testing.js';
 
 function setup() {
   const pool = new AttrPool();
-  const out = new AdjRibOut(peer({ n: 2 }), pool);
+  // Slot k stands for prefix key k, so the keys flushed can be compared with the slots staged.
+  const out = new AdjRibOut(peer({ n: 2 }), pool, slotsForKeys(1000));
   const A = pool.intern(attrs({ path: [1], med: 1 }));
   const B = pool.intern(attrs({ path: [1], med: 2 }));
   return { pool, out, A, B };

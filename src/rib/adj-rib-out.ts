@@ -8,9 +8,13 @@
 // sent once, in its last state; a route that returns to what was advertised is not sent
 // at all (RFC 4271 §9.2: only changes are advertised). Flushing is a generator working in
 // slices, so a full-table dump never blocks the event loop. Held sets are retained.
+// Prefixes are slots of the speaker's PrefixIndex; staged changes hold no slot reference
+// (a slot freed and reused before the flush is flushed for its new prefix, whose state
+// was staged last — see prefix-index.ts).
 
 import type { AttrPool, AttrSet } from './attr-set.js';
-import { PathTable } from './path-table.js';
+import { PathMap, PathTable } from './path-table.js';
+import type { PrefixIndex } from './prefix-index.js';
 import type { PrefixKey } from './prefix-key.js';
 import type { PeerRef } from './route.js';
 
@@ -39,12 +43,13 @@ type Staged = AttrSet | typeof WITHDRAW;
 export class AdjRibOut {
   readonly peer: PeerRef;
   private readonly pool: AttrPool;
-  private readonly advertised = new PathTable<AttrSet>();
-  private staged = new PathTable<Staged>();
+  private readonly advertised: PathTable<AttrSet>;
+  private staged = new PathMap<Staged>();
 
-  constructor(peer: PeerRef, pool: AttrPool) {
+  constructor(peer: PeerRef, pool: AttrPool, index: PrefixIndex) {
     this.peer = peer;
     this.pool = pool;
+    this.advertised = new PathTable<AttrSet>(index);
   }
 
   /** Routes advertised. */
@@ -58,14 +63,14 @@ export class AdjRibOut {
   }
 
   /** What we advertised for a route. */
-  get(key: PrefixKey, pathId = 0): AttrSet | undefined {
-    return this.advertised.get(key, pathId);
+  get(slot: number, pathId = 0): AttrSet | undefined {
+    return this.advertised.get(slot, pathId);
   }
 
   /** Stage the desired state of a route (undefined: not advertised). */
-  stage(key: PrefixKey, pathId: number, attrs: AttrSet | undefined): void {
+  stage(slot: number, pathId: number, attrs: AttrSet | undefined): void {
     if (attrs) this.pool.retain(attrs);
-    const old = this.staged.set(key, pathId, attrs ?? WITHDRAW);
+    const old = this.staged.set(slot, pathId, attrs ?? WITHDRAW);
     if (old && old !== WITHDRAW) this.pool.release(old as AttrSet);
   }
 
@@ -74,10 +79,10 @@ export class AdjRibOut {
    * say what must be sent. For callers that build UPDATEs themselves; a staged change for
    * the same route is dropped.
    */
-  apply(key: PrefixKey, pathId: number, attrs: AttrSet | undefined): OutChange {
-    const st = this.staged.delete(key, pathId);
+  apply(slot: number, pathId: number, attrs: AttrSet | undefined): OutChange {
+    const st = this.staged.delete(slot, pathId);
     if (st && st !== WITHDRAW) this.pool.release(st as AttrSet);
-    return this.commit(key, pathId, attrs);
+    return this.commit(slot, pathId, attrs);
   }
 
   /**
@@ -85,21 +90,23 @@ export class AdjRibOut {
    * up to `slice` staged routes at a time, and records them as advertised.
    */
   *flush(slice = 16384): Generator<OutUpdate> {
+    const index = this.advertised.index;
     while (this.staged.size > 0) {
       const batch = this.staged;
-      this.staged = new PathTable<Staged>();
+      this.staged = new PathMap<Staged>();
       let wKeys: PrefixKey[] = [];
       let wIds: number[] = [];
       let groups = new Map<AttrSet, { keys: PrefixKey[]; pathIds: number[] }>();
       let n = 0;
-      for (const [key, pathId, st] of batch.entries()) {
+      for (const [slot, pathId, st] of batch.entries()) {
         // Staged again during this flush: the newer state wins; it is in this.staged.
-        if (this.staged.get(key, pathId) !== undefined) {
+        if (this.staged.get(slot, pathId) !== undefined) {
           if (st !== WITHDRAW) this.pool.release(st as AttrSet);
           continue;
         }
         const attrs = st === WITHDRAW ? undefined : (st as AttrSet);
-        const change = this.commit(key, pathId, attrs);
+        const key = index.keyOf(slot); // before commit: a withdrawal may free the slot
+        const change = this.commit(slot, pathId, attrs);
         if (attrs) this.pool.release(attrs);
         if (change === OUT_CHANGE.WITHDRAW) {
           wKeys.push(key);
@@ -129,10 +136,10 @@ export class AdjRibOut {
   *dump(slice = 16384): Generator<OutUpdate> {
     let groups = new Map<AttrSet, { keys: PrefixKey[]; pathIds: number[] }>();
     let n = 0;
-    for (const [key, pathId, attrs] of this.advertised.entries()) {
+    for (const [slot, pathId, attrs] of this.advertised.entries()) {
       let g = groups.get(attrs);
       if (!g) groups.set(attrs, (g = { keys: [], pathIds: [] }));
-      g.keys.push(key);
+      g.keys.push(this.advertised.index.keyOf(slot));
       g.pathIds.push(pathId);
       if (++n >= slice) {
         yield* emit([], [], groups);
@@ -149,18 +156,18 @@ export class AdjRibOut {
     for (const [, , s] of this.staged.entries())
       if (s !== WITHDRAW) this.pool.release(s as AttrSet);
     this.advertised.clear();
-    this.staged.clear();
+    this.staged = new PathMap<Staged>();
   }
 
-  private commit(key: PrefixKey, pathId: number, attrs: AttrSet | undefined): OutChange {
+  private commit(slot: number, pathId: number, attrs: AttrSet | undefined): OutChange {
     if (attrs === undefined) {
-      const old = this.advertised.delete(key, pathId);
+      const old = this.advertised.delete(slot, pathId);
       if (!old) return OUT_CHANGE.NONE;
       this.pool.release(old);
       return OUT_CHANGE.WITHDRAW;
     }
     this.pool.retain(attrs);
-    const old = this.advertised.set(key, pathId, attrs);
+    const old = this.advertised.set(slot, pathId, attrs);
     if (old) this.pool.release(old);
     return old === attrs ? OUT_CHANGE.NONE : OUT_CHANGE.ANNOUNCE;
   }

@@ -75,6 +75,12 @@ export class AttrSet {
   refs = 0;
   /** Hash of the canonical encoding; set by the pool. */
   hash = 0;
+  /**
+   * The last Loc-RIB route made with this set (loc-rib.ts): routes are immutable, and the
+   * prefixes of one UPDATE share peer, set and next-hop facts, so they share one route.
+   * Typed loosely to keep attr-set.ts free of route.ts (which imports this module).
+   */
+  lastRoute: unknown = undefined;
 
   constructor(id: number, key: string, attrs: readonly PathAttribute[], as4: boolean) {
     this.id = id;

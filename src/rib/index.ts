@@ -2,7 +2,15 @@
 // peers, Adj-RIB-In, Loc-RIB and Adj-RIB-Out.
 
 export { AttrPool, AttrSet, type PoolStats } from './attr-set.js';
-export { ipv4Key, ipv6Key, keyAfi, keyToPrefix, prefixKey, type PrefixKey } from './prefix-key.js';
+export {
+  IPV4_LONG_KEY_BASE,
+  ipv4Key,
+  ipv6Key,
+  keyAfi,
+  keyToPrefix,
+  prefixKey,
+  type PrefixKey,
+} from './prefix-key.js';
 export {
   compareAddresses,
   compareRouteIdentity,
@@ -11,7 +19,8 @@ export {
   type Route,
   type RouteMeta,
 } from './route.js';
-export { PathTable } from './path-table.js';
+export { PathMap, PathTable } from './path-table.js';
+export { PrefixIndex } from './prefix-index.js';
 export { AdjRibIn, type AdjRibInOptions, type RemovedRoute } from './adj-rib-in.js';
 export { LocRib, type BestSelector, type LocRibChange } from './loc-rib.js';
 export { AdjRibOut, OUT_CHANGE, type OutChange, type OutUpdate } from './adj-rib-out.js';

@@ -1,8 +1,13 @@
 // Loc-RIB (RFC 4271 §3.2, §9.1.2): for each prefix, the candidate routes from every peer
 // (the post-policy Adj-RIBs-In) and the one selected as best.
 //
-// Our implementation: a Map from a compact prefix key to an array of candidates, with the
-// best kept at index 0 — no per-prefix object besides the array and the routes. An update
+// Our implementation: an array indexed by the prefix's slot in the speaker's PrefixIndex
+// (prefix-index.ts) holding the prefix's only candidate route itself, or, with several
+// candidates, an array of them with the best kept at index 0 — no per-prefix object
+// besides the routes in the common case of one path per prefix. Routes are immutable and
+// shared between prefixes whenever peer, path ID, attribute set and next-hop facts are the
+// same (the prefixes of one UPDATE): identity comparisons stay exact within a prefix,
+// where no two candidates have the same peer and path ID. An update
 // replaces, adds or removes one candidate and re-runs the selector over that prefix's
 // candidates only (a handful), so the result always equals selection over the whole set:
 // there is no incremental shortcut whose answer could depend on the order of updates,
@@ -12,6 +17,7 @@
 
 import type { Prefix } from '../lib/ip.js';
 import type { AttrSet } from './attr-set.js';
+import { PrefixIndex } from './prefix-index.js';
 import { prefixKey, type PrefixKey } from './prefix-key.js';
 import { makeRoute, type PeerRef, type Route, type RouteMeta } from './route.js';
 
@@ -31,18 +37,23 @@ export interface LocRibChange {
   readonly previous: Route | undefined;
 }
 
+type Entry = Route | Route[] | undefined;
+
 export class LocRib {
-  private readonly map = new Map<PrefixKey, Route[]>();
+  readonly index: PrefixIndex;
+  private entriesBySlot: Entry[] = [];
   private select: BestSelector;
+  private prefixes = 0;
   private routes = 0;
 
-  constructor(select: BestSelector) {
+  constructor(select: BestSelector, index = new PrefixIndex()) {
     this.select = select;
+    this.index = index;
   }
 
   /** Prefixes with at least one candidate. */
   get size(): number {
-    return this.map.size;
+    return this.prefixes;
   }
 
   /** Candidate routes over all prefixes. */
@@ -73,60 +84,125 @@ export class LocRib {
     attrs: AttrSet | undefined,
     meta?: RouteMeta,
   ): LocRibChange {
-    const arr = this.map.get(key);
-    if (arr === undefined) {
-      if (attrs === undefined) return unchanged(undefined);
-      const r = makeRoute(peer, pathId, attrs, meta);
-      this.map.set(key, [r]);
+    const slot = this.index.slot(key);
+    const previous = this.bestAt(slot);
+    const changed = this.updateSlot(slot, peer, pathId, attrs, meta);
+    this.index.collect(slot);
+    const best = this.bestAt(slot);
+    return changed ? { changed, best, previous } : { changed, best, previous: undefined };
+  }
+
+  /**
+   * `update` for a prefix given by its slot; returns whether the best route changed. The
+   * hot path: no object besides the route itself is made.
+   */
+  updateSlot(
+    slot: number,
+    peer: PeerRef,
+    pathId: number,
+    attrs: AttrSet | undefined,
+    meta?: RouteMeta,
+  ): boolean {
+    const all = this.entriesBySlot;
+    const e = slot < all.length ? all[slot] : undefined;
+    if (e === undefined) {
+      if (attrs === undefined) return false;
+      const r = sharedRoute(peer, pathId, attrs, meta);
+      while (all.length <= slot) all.push(undefined);
+      all[slot] = r;
+      this.index.ref(slot);
+      this.prefixes++;
       this.routes++;
-      return r.unreachable ? unchanged(undefined) : { changed: true, best: r, previous: undefined };
+      return !r.unreachable;
     }
+    if (!Array.isArray(e)) {
+      // One candidate.
+      const prevBest = e.unreachable ? undefined : e;
+      if (e.peer === peer && e.pathId === pathId) {
+        if (attrs === undefined) {
+          all[slot] = undefined;
+          this.prefixes--;
+          this.routes--;
+          this.index.unref(slot);
+          return prevBest !== undefined;
+        }
+        const r = sharedRoute(peer, pathId, attrs, meta);
+        if (sameRoute(e, r)) return false;
+        all[slot] = r;
+        return prevBest !== undefined || !r.unreachable;
+      }
+      if (attrs === undefined) return false;
+      const arr = [e, sharedRoute(peer, pathId, attrs, meta)];
+      all[slot] = arr;
+      this.routes++;
+      return this.reselect(arr) !== prevBest;
+    }
+    const arr = e;
     const first = arr[0]!;
     const prevBest = first.unreachable ? undefined : first;
     let i = 0;
     while (i < arr.length && (arr[i]!.peer !== peer || arr[i]!.pathId !== pathId)) i++;
     if (attrs === undefined) {
-      if (i === arr.length) return unchanged(prevBest);
+      if (i === arr.length) return false;
       this.routes--;
-      if (arr.length === 1) {
-        this.map.delete(key);
-        return prevBest
-          ? { changed: true, best: undefined, previous: prevBest }
-          : unchanged(undefined);
-      }
       arr[i] = arr[arr.length - 1]!;
       arr.pop();
     } else {
-      const r = makeRoute(peer, pathId, attrs, meta);
+      const r = sharedRoute(peer, pathId, attrs, meta);
       if (i === arr.length) {
         arr.push(r);
         this.routes++;
       } else {
-        if (sameRoute(arr[i]!, r)) return unchanged(prevBest);
+        if (sameRoute(arr[i]!, r)) return false;
         arr[i] = r;
       }
     }
     const best = this.reselect(arr);
-    return best === prevBest ? unchanged(best) : { changed: true, best, previous: prevBest };
+    if (arr.length === 1) all[slot] = arr[0]; // back to the one-candidate form
+    return best !== prevBest;
   }
 
-  /** The best route for a prefix. */
+  /** The best route for a prefix given by its key. */
   best(key: PrefixKey): Route | undefined {
-    const first = this.map.get(key)?.[0];
-    return first && !first.unreachable ? first : undefined;
+    const slot = this.index.find(key);
+    return slot < 0 ? undefined : this.bestAt(slot);
   }
 
-  /** Every candidate for a prefix (best first when there is one). */
+  /** The best route for a prefix given by its slot. */
+  bestAt(slot: number): Route | undefined {
+    const e = slot < this.entriesBySlot.length ? this.entriesBySlot[slot] : undefined;
+    if (e === undefined) return undefined;
+    const first = Array.isArray(e) ? e[0]! : e;
+    return first.unreachable ? undefined : first;
+  }
+
+  /** Every candidate for a prefix given by its key (best first when there is one). */
   candidates(key: PrefixKey): readonly Route[] {
-    return this.map.get(key) ?? NO_ROUTES;
+    const slot = this.index.find(key);
+    return slot < 0 ? NO_ROUTES : this.candidatesAt(slot);
+  }
+
+  /** Every candidate for a prefix given by its slot (best first when there is one). */
+  candidatesAt(slot: number): readonly Route[] {
+    const e = slot < this.entriesBySlot.length ? this.entriesBySlot[slot] : undefined;
+    if (e === undefined) return NO_ROUTES;
+    return Array.isArray(e) ? e : [e];
+  }
+
+  /** Every prefix, by slot, with its best route and candidates; resumable between slices. */
+  *slots(): Generator<[number, Route | undefined, readonly Route[]]> {
+    const all = this.entriesBySlot;
+    for (let s = 0; s < all.length; s++) {
+      const e = all[s];
+      if (e === undefined) continue;
+      const arr = Array.isArray(e) ? e : [e];
+      yield [s, arr[0]!.unreachable ? undefined : arr[0], arr];
+    }
   }
 
   /** Every prefix with its best route and candidates; resumable between slices. */
   *entries(): Generator<[PrefixKey, Route | undefined, readonly Route[]]> {
-    for (const [key, arr] of this.map) {
-      const first = arr[0]!;
-      yield [key, first.unreachable ? undefined : first, arr];
-    }
+    for (const [s, best, arr] of this.slots()) yield [this.index.keyOf(s), best, arr];
   }
 
   /**
@@ -141,11 +217,15 @@ export class LocRib {
 
   /** Re-select every prefix (e.g. after IGP costs changed), yielding the changes. */
   *reselectAll(): Generator<[PrefixKey, LocRibChange]> {
-    for (const [key, arr] of this.map) {
-      const first = arr[0]!;
+    const all = this.entriesBySlot;
+    for (let s = 0; s < all.length; s++) {
+      const e = all[s];
+      if (!Array.isArray(e)) continue; // one candidate: nothing to choose
+      const first = e[0]!;
       const prevBest = first.unreachable ? undefined : first;
-      const best = this.reselect(arr);
-      if (best !== prevBest) yield [key, { changed: true, best, previous: prevBest }];
+      const best = this.reselect(e);
+      if (best !== prevBest)
+        yield [this.index.keyOf(s), { changed: true, best, previous: prevBest }];
     }
   }
 
@@ -155,20 +235,20 @@ export class LocRib {
    * Adj-RIB-In instead (AdjRibIn.drain) and calls update for each of its routes.
    */
   *removePeer(peer: PeerRef): Generator<[PrefixKey, LocRibChange]> {
-    for (const [key, arr] of this.map) {
-      let previous: Route | undefined;
+    const all = this.entriesBySlot;
+    for (let s = 0; s < all.length; s++) {
+      const e = all[s];
+      if (e === undefined) continue;
+      const mine = (Array.isArray(e) ? e : [e]).filter((r) => r.peer === peer);
+      if (mine.length === 0) continue;
+      const key = this.index.keyOf(s);
+      const previous = this.bestAt(s);
+      this.index.ref(s); // keep the slot (and its key) while its last routes go
       let changed = false;
-      for (let i = arr.length - 1; i >= 0; i--) {
-        const r = arr[i];
-        if (r === undefined || r.peer !== peer) continue;
-        const c = this.updateKey(key, peer, r.pathId, undefined);
-        if (c.changed && !changed) previous = c.previous;
-        changed ||= c.changed;
-      }
-      if (changed) {
-        const best = this.best(key);
-        if (best !== previous) yield [key, { changed: true, best, previous }];
-      }
+      for (const r of mine) changed = this.updateSlot(s, peer, r.pathId, undefined) || changed;
+      const best = this.bestAt(s);
+      this.index.unref(s);
+      if (changed && best !== previous) yield [key, { changed: true, best, previous }];
     }
   }
 
@@ -190,8 +270,20 @@ export class LocRib {
 
 const NO_ROUTES: readonly Route[] = Object.freeze([]);
 
-function unchanged(best: Route | undefined): LocRibChange {
-  return { changed: false, best, previous: undefined };
+/** A route equal to makeRoute(...)'s, reusing the one last made with the same set. */
+function sharedRoute(peer: PeerRef, pathId: number, attrs: AttrSet, meta?: RouteMeta): Route {
+  const r = attrs.lastRoute as Route | undefined;
+  if (
+    r !== undefined &&
+    r.peer === peer &&
+    r.pathId === pathId &&
+    r.igpCost === (meta?.igpCost ?? 0) &&
+    r.unreachable === (meta?.unreachable ?? false) &&
+    r.stale === (meta?.stale ?? false) &&
+    r.since === (meta?.since ?? 0)
+  )
+    return r;
+  return (attrs.lastRoute = makeRoute(peer, pathId, attrs, meta));
 }
 
 function sameRoute(a: Route, b: Route): boolean {

@@ -1,105 +1,169 @@
-// A table keyed by (prefix, ADD-PATH path identifier) (RFC 7911 §3: with ADD-PATH a route
-// is identified by prefix and path ID; without it the path ID is 0).
+// Tables keyed by (prefix, ADD-PATH path identifier) (RFC 7911 §3: with ADD-PATH a route
+// is identified by prefix and path ID; without it the path ID is 0). The prefix is given
+// as its slot in the speaker's PrefixIndex.
 //
-// The common case — one path per prefix, path ID 0 — stores the value itself in the Map:
-// one Map entry per prefix and no other object. Only a prefix with another path ID gets a
-// small inner Map.
+// - PathTable: the long-lived tables (Adj-RIB-In, Adj-RIB-Out, FIB view). A dense array
+//   indexed by slot holds the path-ID-0 value itself — one word per prefix, no object
+//   and no hashing. Only a prefix with another path ID gets an entry in a side Map. The
+//   table holds one PrefixIndex reference per occupied slot.
+// - PathMap: short-lived sets of changes (what is staged for a peer until its next send).
+//   A Map from slot to value, so that creating one per burst costs nothing in proportion
+//   to the table size. Holds no references (see prefix-index.ts).
 
-import type { PrefixKey } from './prefix-key.js';
-
-class MultiPath<V> extends Map<number, V> {}
+import type { PrefixIndex } from './prefix-index.js';
 
 export class PathTable<V extends object> {
-  private readonly map = new Map<PrefixKey, V | MultiPath<V>>();
+  readonly index: PrefixIndex;
+  private vals: (V | undefined)[] = [];
+  /** slot → path ID → value, for path IDs other than 0. */
+  private multi: Map<number, Map<number, V>> | undefined;
   private count = 0;
+
+  constructor(index: PrefixIndex) {
+    this.index = index;
+  }
 
   /** Number of (prefix, path ID) entries. */
   get size(): number {
     return this.count;
   }
 
-  /** Number of prefixes with at least one entry. */
-  get prefixCount(): number {
-    return this.map.size;
-  }
-
-  get(key: PrefixKey, pathId: number): V | undefined {
-    const v = this.map.get(key);
-    if (v === undefined) return undefined;
-    if (v instanceof MultiPath) return v.get(pathId);
-    return pathId === 0 ? v : undefined;
+  get(slot: number, pathId: number): V | undefined {
+    if (pathId === 0) return slot < this.vals.length ? this.vals[slot] : undefined;
+    return this.multi?.get(slot)?.get(pathId);
   }
 
   /** Store a value; returns the one it replaced. */
-  set(key: PrefixKey, pathId: number, value: V): V | undefined {
-    const v = this.map.get(key);
-    if (v === undefined) {
-      if (pathId === 0) this.map.set(key, value);
-      else this.map.set(key, new MultiPath<V>([[pathId, value]]));
-      this.count++;
-      return undefined;
-    }
-    if (v instanceof MultiPath) {
-      const old = v.get(pathId);
-      v.set(pathId, value);
-      if (old === undefined) this.count++;
-      return old;
-    }
+  set(slot: number, pathId: number, value: V): V | undefined {
     if (pathId === 0) {
-      this.map.set(key, value);
-      return v;
-    }
-    this.map.set(
-      key,
-      new MultiPath<V>([
-        [0, v],
-        [pathId, value],
-      ]),
-    );
-    this.count++;
-    return undefined;
-  }
-
-  /** Remove an entry; returns what was there. */
-  delete(key: PrefixKey, pathId: number): V | undefined {
-    const v = this.map.get(key);
-    if (v === undefined) return undefined;
-    if (v instanceof MultiPath) {
-      const old = v.get(pathId);
-      if (old === undefined) return undefined;
-      v.delete(pathId);
-      this.count--;
-      if (v.size === 0) this.map.delete(key);
-      else if (v.size === 1) {
-        const only = v.get(0);
-        if (only !== undefined) this.map.set(key, only);
+      const vals = this.vals;
+      while (vals.length <= slot) vals.push(undefined);
+      const old = vals[slot];
+      vals[slot] = value;
+      if (old === undefined) {
+        this.count++;
+        if (!this.multi?.has(slot)) this.index.ref(slot);
       }
       return old;
     }
-    if (pathId !== 0) return undefined;
-    this.map.delete(key);
+    const m = (this.multi ??= new Map());
+    let inner = m.get(slot);
+    if (inner === undefined) {
+      m.set(slot, (inner = new Map()));
+      if (this.get(slot, 0) === undefined) this.index.ref(slot);
+    }
+    const old = inner.get(pathId);
+    inner.set(pathId, value);
+    if (old === undefined) this.count++;
+    return old;
+  }
+
+  /** Remove an entry; returns what was there. */
+  delete(slot: number, pathId: number): V | undefined {
+    if (pathId === 0) {
+      if (slot >= this.vals.length) return undefined;
+      const old = this.vals[slot];
+      if (old === undefined) return undefined;
+      this.vals[slot] = undefined;
+      this.count--;
+      if (!this.multi?.has(slot)) this.index.unref(slot);
+      return old;
+    }
+    const inner = this.multi?.get(slot);
+    const old = inner?.get(pathId);
+    if (old === undefined) return undefined;
+    inner!.delete(pathId);
     this.count--;
-    return v;
+    if (inner!.size === 0) {
+      this.multi!.delete(slot);
+      if (this.get(slot, 0) === undefined) this.index.unref(slot);
+    }
+    return old;
   }
 
   /** Every path of one prefix, as (path ID, value) pairs. */
-  *paths(key: PrefixKey): Generator<[number, V]> {
-    const v = this.map.get(key);
-    if (v === undefined) return;
-    if (v instanceof MultiPath) yield* v.entries();
-    else yield [0, v];
+  *paths(slot: number): Generator<[number, V]> {
+    const v = this.get(slot, 0);
+    if (v !== undefined) yield [0, v];
+    const inner = this.multi?.get(slot);
+    if (inner) yield* inner.entries();
   }
 
-  /** Every entry. A generator, so long walks can be done in slices between events. */
-  *entries(): Generator<[PrefixKey, number, V]> {
-    for (const [key, v] of this.map) {
-      if (v instanceof MultiPath) for (const [id, x] of v) yield [key, id, x];
-      else yield [key, 0, v];
+  /**
+   * Every entry as (slot, path ID, value). A generator, so long walks can be done in
+   * slices; entries may be deleted (not added) during the walk.
+   */
+  *entries(): Generator<[number, number, V]> {
+    const vals = this.vals;
+    for (let s = 0; s < vals.length; s++) {
+      const v = vals[s];
+      if (v !== undefined) yield [s, 0, v];
+    }
+    if (this.multi) {
+      for (const [s, inner] of [...this.multi]) for (const [id, v] of [...inner]) yield [s, id, v];
     }
   }
 
+  /** Remove everything, dropping the references. */
   clear(): void {
-    this.map.clear();
+    const vals = this.vals;
+    for (let s = 0; s < vals.length; s++) {
+      if (vals[s] !== undefined && !this.multi?.has(s)) this.index.unref(s);
+    }
+    if (this.multi) for (const s of this.multi.keys()) this.index.unref(s);
+    this.vals = [];
+    this.multi = undefined;
     this.count = 0;
+  }
+}
+
+/** A sparse (slot, path ID) → value map with no references (staged changes). */
+export class PathMap<V> {
+  private readonly map = new Map<number, V>();
+  private multi: Map<number, Map<number, V>> | undefined;
+
+  get size(): number {
+    let n = this.map.size;
+    if (this.multi) for (const m of this.multi.values()) n += m.size;
+    return n;
+  }
+
+  get(slot: number, pathId: number): V | undefined {
+    return pathId === 0 ? this.map.get(slot) : this.multi?.get(slot)?.get(pathId);
+  }
+
+  /** Store a value; returns the one it replaced. */
+  set(slot: number, pathId: number, value: V): V | undefined {
+    if (pathId === 0) {
+      const old = this.map.get(slot);
+      this.map.set(slot, value);
+      return old;
+    }
+    const m = (this.multi ??= new Map());
+    let inner = m.get(slot);
+    if (inner === undefined) m.set(slot, (inner = new Map()));
+    const old = inner.get(pathId);
+    inner.set(pathId, value);
+    return old;
+  }
+
+  delete(slot: number, pathId: number): V | undefined {
+    if (pathId === 0) {
+      const old = this.map.get(slot);
+      if (old !== undefined) this.map.delete(slot);
+      return old;
+    }
+    const inner = this.multi?.get(slot);
+    const old = inner?.get(pathId);
+    if (old === undefined) return undefined;
+    inner!.delete(pathId);
+    if (inner!.size === 0) this.multi!.delete(slot);
+    return old;
+  }
+
+  *entries(): Generator<[number, number, V]> {
+    for (const [s, v] of this.map) yield [s, 0, v];
+    if (this.multi)
+      for (const [s, inner] of this.multi) for (const [id, v] of inner) yield [s, id, v];
   }
 }

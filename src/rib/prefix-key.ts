@@ -18,7 +18,9 @@ import { AFI, type Prefix } from '../lib/ip.js';
 
 export type PrefixKey = number | string;
 
-const LONG_V4_BASE = 2 ** 29;
+/** IPv4 keys at or above this stand for /25–/32 prefixes (see above). */
+export const IPV4_LONG_KEY_BASE = 2 ** 29;
+const LONG_V4_BASE = IPV4_LONG_KEY_BASE;
 
 /** Key of an IPv4 prefix given as a 32-bit address (host bits must be zero) and a length. */
 export function ipv4Key(addr: number, len: number): number {

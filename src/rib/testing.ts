@@ -10,6 +10,7 @@ import {
   type PathAttribute,
 } from '../wire/index.js';
 import { AttrPool } from './attr-set.js';
+import { PrefixIndex } from './prefix-index.js';
 import { makeRoute, type PeerRef, type Route, type RouteMeta } from './route.js';
 
 export interface AttrSpec {
@@ -211,4 +212,14 @@ export function* permutations<T>(xs: readonly T[]): Generator<T[]> {
     const rest = xs.slice(0, i).concat(xs.slice(i + 1));
     for (const p of permutations(rest)) yield [xs[i]!, ...p];
   }
+}
+
+/**
+ * A prefix index in which slot k stands for the (IPv4) prefix key k, for k < n: a fresh
+ * index hands out slots in order. Lets table tests use small numbers as both.
+ */
+export function slotsForKeys(n: number): PrefixIndex {
+  const index = new PrefixIndex();
+  for (let k = 0; k < n; k++) if (index.slot(k) !== k) throw new Error('slots out of order');
+  return index;
 }

@@ -60,6 +60,9 @@ import { prefixKey, type PrefixKey } from '../rib/index.js';
 
 export const SPEAKER_VERSION = '0.1.0';
 
+/** Most FIB changes handed to the FIB in one batch (see applyFib). */
+const FIB_BATCH = 16384;
+
 export interface SpeakerDeps {
   readonly connector: Connector;
   readonly clock: Clock;
@@ -454,6 +457,8 @@ export class Speaker {
    * FIB changes are coalesced: while one batch is being installed, new changes wait in
    * `fibPending` (the last change per prefix wins) and go to the FIB as one batch when it
    * is done — few large rtnetlink batches instead of one small batch per burst of UPDATEs.
+   * A batch takes at most FIB_BATCH changes (the oldest first), so that a full table does
+   * not become one batch of a million route objects while the kernel waits for it.
    */
   private applyFib(changes: readonly FibChange[]): void {
     for (const c of changes) this.fibPending.set(prefixKey(c.prefix), c);
@@ -465,14 +470,15 @@ export class Speaker {
     try {
       while (this.fibPending.size > 0) {
         const batch: KernelFibChange[] = [];
-        for (const c of this.fibPending.values()) {
+        for (const [key, c] of this.fibPending) {
           batch.push(
             c.op === 'delete'
               ? { op: 'delete', prefix: c.prefix }
               : { op: 'replace', route: { prefix: c.prefix, nextHops: [{ gateway: c.nextHop! }] } },
           );
+          this.fibPending.delete(key);
+          if (batch.length >= FIB_BATCH) break;
         }
-        this.fibPending.clear();
         try {
           const report = await this.deps.fib.apply(batch);
           for (const f of report.failed) {

@@ -47,7 +47,7 @@ export function nonstopConfig(
     `router-id: ${spec.routerId}\nasn: ${spec.asn}\n` +
     `listen:\n  - { address: ${q('0.0.0.0')}, port: 179 }\n  - { address: ${q('::')}, port: 179 }\n` +
     `control: { socket: ${q(socket)} }\n` +
-    `log: { level: debug, format: text }\n` +
+    `log: { level: ${spec.logLevel ?? 'debug'}, format: text }\n` +
     `fib: { mode: ${spec.kernelFib ? 'kernel' : spec.memoryFib === false ? 'none' : 'memory'}, table: 254 }\n` +
     `graceful-restart: { restart-time: 120, stale-routes-time: 360 }\n` +
     `policies:\n  all: { default: accept }\n  none: { default: reject }\n`;

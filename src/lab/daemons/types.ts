@@ -57,6 +57,8 @@ export interface DaemonSpec {
   /** nonstop: keep the in-memory FIB when kernelFib is off (`fib.mode: memory`, the
    * default); false gives `fib.mode: none`, like the other daemons without a kernel FIB. */
   memoryFib?: boolean;
+  /** nonstop: log level (default debug, so test failures come with the whole story). */
+  logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** nonstop: extra arguments to node before the script (e.g. `--cpu-prof`). */
   nodeArgs?: string[];
   /** Raw text appended to the generated configuration. */

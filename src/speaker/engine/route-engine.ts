@@ -57,6 +57,8 @@ import {
   AdjRibIn,
   AdjRibOut,
   LocRib,
+  PathTable,
+  PrefixIndex,
   keyAfi,
   keyToPrefix,
   prefixKey,
@@ -85,6 +87,7 @@ import {
   endOfRibFamily,
   nlriOf,
   packAnnouncements,
+  packIpv4Keys,
   packWithdrawals,
 } from './update-packer.js';
 
@@ -243,12 +246,15 @@ const IPV6_UNICAST = famKey(AFI.IPv6, SAFI.UNICAST);
 export class RouteEngine {
   readonly pool = new AttrPool();
   readonly locRib: LocRib;
+  /** One slot per known prefix, shared by every table of this engine (rib/prefix-index.ts). */
+  readonly index = new PrefixIndex();
   private readonly neighbors = new Map<number, Neighbor>();
   private nextId = 1;
   private readonly localRef: PeerRef;
-  private readonly dirty = new Set<PrefixKey>();
+  /** Slots whose best route (or, with ADD-PATH send, candidates) changed since the last flush. */
+  private readonly dirty = new Set<number>();
   private flushScheduled = false;
-  private readonly fibInstalled = new Map<PrefixKey, Uint8Array>();
+  private readonly fibInstalled = new PathTable<Uint8Array>(this.index);
   private readonly staticRoutes = new Map<PrefixKey, AttrSet>();
   private readonly clusterId: Uint8Array;
   private readonly clusterIdNum: number;
@@ -277,7 +283,7 @@ export class RouteEngine {
   constructor(private readonly opts: EngineOptions) {
     this.decisionOptions = opts.decision ?? {};
     this.resolvedDecision = resolveOptions(this.decisionOptions);
-    this.locRib = new LocRib(bestSelector(this.decisionOptions));
+    this.locRib = new LocRib(bestSelector(this.decisionOptions), this.index);
     this.clusterId = opts.clusterId ?? opts.routerId;
     this.clusterIdNum = bgpIdToNumber(this.clusterId);
     this.routerIdNum = bgpIdToNumber(opts.routerId);
@@ -351,9 +357,11 @@ export class RouteEngine {
         ibgp: info.internal,
         rrClient: n.spec.rrClient,
       };
-      n.adjIn = new AdjRibIn(n.ref, this.pool, { keepPrePolicy: n.spec.keepPrePolicy ?? false });
+      n.adjIn = new AdjRibIn(n.ref, this.pool, this.index, {
+        keepPrePolicy: n.spec.keepPrePolicy ?? false,
+      });
     }
-    n.adjOut = new AdjRibOut(n.ref, this.pool);
+    n.adjOut = new AdjRibOut(n.ref, this.pool, this.index);
     n.maxPrefixWarned = false;
     n.addPathSend = new Set([...n.families].filter((f) => info.send.addPath.has(f)));
     n.pathsSent.clear();
@@ -373,7 +381,7 @@ export class RouteEngine {
       prefixes: this.locRib.size,
     });
     this.exportBatch(() => {
-      for (const [key, best] of this.locRib.entries()) this.exportTo(n, key, best);
+      for (const [slot, best] of this.locRib.slots()) this.exportTo(n, slot, best);
     });
     this.sendStaged(n);
     n.nextSendAt = this.opts.clock.now() + (n.spec.mrai ?? 0) * 1000;
@@ -416,7 +424,7 @@ export class RouteEngine {
   private dropAdjIn(n: Neighbor): void {
     const adjIn = n.adjIn!;
     const ref = n.ref!;
-    for (const r of adjIn.drain()) this.locUpdate(r.key, ref, r.pathId, undefined);
+    for (const r of adjIn.drain()) this.locUpdate(r.slot, ref, r.pathId, undefined);
     n.adjIn = undefined;
     n.ref = undefined;
     this.requestFlush();
@@ -428,7 +436,7 @@ export class RouteEngine {
     if (!n.adjIn || !n.ref) return;
     let swept = 0;
     for (const r of n.adjIn.sweepStale()) {
-      this.locUpdate(r.key, n.ref, r.pathId, undefined);
+      this.locUpdate(r.slot, n.ref, r.pathId, undefined);
       swept++;
     }
     this.log('info', 'stale routes flushed', { peer: n.spec.name, why, routes: swept });
@@ -492,10 +500,13 @@ export class RouteEngine {
 
   private withdrawIn(n: Neighbor, adjIn: AdjRibIn, ref: PeerRef, w: Nlri): void {
     n.counters.prefixesWithdrawnIn++;
-    const key = prefixKey(w.prefix);
+    const slot = this.index.find(prefixKey(w.prefix));
+    if (slot < 0) return; // no table holds the prefix
     const pathId = w.pathId ?? 0;
-    adjIn.withdraw(key, pathId);
-    this.locUpdate(key, ref, pathId, undefined);
+    this.index.ref(slot); // the slot must stand for this prefix until the Loc-RIB is done
+    adjIn.withdraw(slot, pathId);
+    this.locUpdate(slot, ref, pathId, undefined);
+    this.index.unref(slot);
   }
 
   private announceIn(
@@ -519,7 +530,7 @@ export class RouteEngine {
     const owned: AttrSet[] = [pre];
     for (const e of nlri) {
       n.counters.prefixesAnnouncedIn++;
-      const key = prefixKey(e.prefix);
+      const slot = this.index.slot(prefixKey(e.prefix));
       const pathId = e.pathId ?? 0;
       let post: AttrSet | undefined;
       if (!loop) {
@@ -536,8 +547,10 @@ export class RouteEngine {
           }
         }
       }
-      adjIn.announce(key, pathId, pre, post);
-      this.locUpdate(key, ref, pathId, post, post && this.nextHopMeta(post));
+      this.index.ref(slot); // held across both tables, freed after if neither keeps it
+      adjIn.announce(slot, pathId, pre, post);
+      this.locUpdate(slot, ref, pathId, post, post && this.nextHopMeta(post));
+      this.index.unref(slot);
     }
     for (const s of owned) this.pool.release(s);
   }
@@ -599,20 +612,27 @@ export class RouteEngine {
     const chain = effectiveChain(n.spec.importPolicy, 'import', !ref.ibgp);
     const policyPeer = { asn: ref.asn, address: ref.address, ibgp: ref.ibgp };
     const ctx = { localAsn: this.opts.localAsn };
-    for (const [key, pathId, pre] of [...adjIn.prePolicyEntries()]) {
+    for (const [slot, pathId, pre] of [...adjIn.prePolicyEntries()]) {
       let post: AttrSet | undefined;
       let owned: AttrSet | undefined;
       if (!this.loopReason(ref, pre)) {
         const r = evaluateChain(
           chain,
-          { prefix: keyToPrefix(key), attributes: pre.attrs, peer: policyPeer, pathId },
+          {
+            prefix: keyToPrefix(this.index.keyOf(slot)),
+            attributes: pre.attrs,
+            peer: policyPeer,
+            pathId,
+          },
           ctx,
         );
         if (r.action === 'accept')
           post = r.attributes === pre.attrs ? pre : (owned = this.pool.intern(r.attributes));
       }
-      adjIn.announce(key, pathId, pre, post);
-      this.locUpdate(key, ref, pathId, post, post && this.nextHopMeta(post));
+      this.index.ref(slot);
+      adjIn.announce(slot, pathId, pre, post);
+      this.locUpdate(slot, ref, pathId, post, post && this.nextHopMeta(post));
+      this.index.unref(slot);
       if (owned) this.pool.release(owned);
     }
     this.log('info', 'import policy re-run from the pre-policy Adj-RIB-In', { peer: n.spec.name });
@@ -640,7 +660,7 @@ export class RouteEngine {
     const n = this.must(id);
     if (!n.adjOut) return;
     this.exportBatch(() => {
-      for (const [key, best] of this.locRib.entries()) this.exportTo(n, key, best);
+      for (const [slot, best] of this.locRib.slots()) this.exportTo(n, slot, best);
     });
     this.sendStaged(n);
   }
@@ -652,13 +672,14 @@ export class RouteEngine {
     const next = new Map<PrefixKey, AttrSet>();
     for (const r of routes) next.set(prefixKey(r.prefix), this.pool.intern(r.attributes));
     for (const [key, s] of this.staticRoutes) {
-      if (!next.has(key)) this.locUpdate(key, this.localRef, 0, undefined);
+      const slot = this.index.find(key);
+      if (!next.has(key) && slot >= 0) this.locUpdate(slot, this.localRef, 0, undefined);
       this.pool.release(s);
     }
     this.staticRoutes.clear();
     for (const [key, s] of next) {
       this.staticRoutes.set(key, s);
-      this.locUpdate(key, this.localRef, 0, s);
+      this.locUpdate(this.index.slot(key), this.localRef, 0, s);
     }
     this.requestFlush();
   }
@@ -686,22 +707,22 @@ export class RouteEngine {
     this.nhCache = new WeakMap();
     for (const n of this.neighbors.values()) {
       if (!n.adjIn || !n.ref) continue;
-      for (const [key, pathId, attrs] of n.adjIn.entries()) {
-        this.locUpdate(key, n.ref, pathId, attrs, this.nextHopMeta(attrs));
+      for (const [slot, pathId, attrs] of n.adjIn.entries()) {
+        this.locUpdate(slot, n.ref, pathId, attrs, this.nextHopMeta(attrs));
       }
     }
     this.requestFlush();
   }
 
   private locUpdate(
-    key: PrefixKey,
+    slot: number,
     peer: PeerRef,
     pathId: number,
     attrs: AttrSet | undefined,
     meta?: RouteMeta,
   ): void {
-    const c = this.locRib.updateKey(key, peer, pathId, attrs, meta);
-    if (c.changed || this.addPathPeers > 0) this.dirty.add(key);
+    if (this.locRib.updateSlot(slot, peer, pathId, attrs, meta) || this.addPathPeers > 0)
+      this.dirty.add(slot);
   }
 
   /** Deferral ends when every configured neighbour is up and has sent all its End-of-RIBs. */
@@ -723,7 +744,7 @@ export class RouteEngine {
     this.exportBatch(() => {
       for (const n of this.neighbors.values()) {
         if (!n.up) continue;
-        for (const [key, best] of this.locRib.entries()) this.exportTo(n, key, best);
+        for (const [slot, best] of this.locRib.slots()) this.exportTo(n, slot, best);
       }
     });
     for (const n of this.neighbors.values()) {
@@ -747,7 +768,8 @@ export class RouteEngine {
 
   /** Whether the FIB was given a route for this prefix (after deferral: the new state). */
   fibHas(prefix: Prefix): boolean {
-    return this.fibInstalled.has(prefixKey(prefix));
+    const slot = this.index.find(prefixKey(prefix));
+    return slot >= 0 && this.fibInstalled.get(slot, 0) !== undefined;
   }
 
   private requestFlush(): void {
@@ -776,43 +798,47 @@ export class RouteEngine {
   flush(): void {
     this.flushScheduled = false;
     if (this.dirty.size === 0) return;
-    const keys = [...this.dirty];
+    const slots = [...this.dirty];
     this.dirty.clear();
     const fib: FibChange[] = [];
     const up = [...this.neighbors.values()].filter((n) => n.up);
     this.exportBatch(() => {
-      for (const key of keys) {
-        const best = this.locRib.best(key);
-        if (this.opts.onFib) this.fibChange(key, best, fib);
-        for (const n of up) this.exportTo(n, key, best);
+      for (const slot of slots) {
+        const best = this.locRib.bestAt(slot);
+        if (this.opts.onFib) this.fibChange(slot, best, fib);
+        for (const n of up) this.exportTo(n, slot, best);
       }
     });
     for (const n of up) this.sendOrDefer(n);
     if (fib.length && this.opts.onFib) this.opts.onFib(fib);
   }
 
-  private fibChange(key: PrefixKey, best: Route | undefined, out: FibChange[]): void {
+  private fibChange(slot: number, best: Route | undefined, out: FibChange[]): void {
     const nh = best && best.peer !== this.localRef ? nextHopOf(best.attrs) : undefined;
-    const had = this.fibInstalled.get(key);
+    const had = this.fibInstalled.get(slot, 0);
     if (nh) {
       if (had && bytesEqual(had, nh)) return;
-      this.fibInstalled.set(key, nh);
-      out.push({ op: 'replace', prefix: keyToPrefix(key), nextHop: nh });
+      this.fibInstalled.set(slot, 0, nh);
+      out.push({ op: 'replace', prefix: keyToPrefix(this.index.keyOf(slot)), nextHop: nh });
     } else if (had) {
-      this.fibInstalled.delete(key);
-      out.push({ op: 'delete', prefix: keyToPrefix(key) });
+      const prefix = keyToPrefix(this.index.keyOf(slot)); // before the slot may be freed
+      this.fibInstalled.delete(slot, 0);
+      out.push({ op: 'delete', prefix });
     }
   }
 
-  private exportTo(n: Neighbor, key: PrefixKey, best: Route | undefined): void {
+  private exportTo(n: Neighbor, slot: number, best: Route | undefined): void {
     // Nothing can be advertised to this peer, and nothing was: no work per prefix.
     if (n.exportsNothing && n.adjOut!.size === 0 && n.adjOut!.pendingCount === 0) return;
-    if (n.addPathSend.size && n.addPathSend.has(famKey(keyAfi(key), SAFI.UNICAST))) {
-      this.exportPaths(n, key);
+    if (
+      n.addPathSend.size &&
+      n.addPathSend.has(famKey(keyAfi(this.index.keyOf(slot)), SAFI.UNICAST))
+    ) {
+      this.exportPaths(n, slot);
       return;
     }
-    const out = best ? this.exportAttrs(n, key, best) : undefined;
-    n.adjOut!.stage(key, 0, out);
+    const out = best ? this.exportAttrs(n, slot, best) : undefined;
+    n.adjOut!.stage(slot, 0, out);
     if (out) this.pool.release(out);
   }
 
@@ -821,22 +847,23 @@ export class RouteEngine {
    * each under a path identifier that stays the same while the path exists (one per source
    * peer and source path ID); identifiers that drop out are withdrawn.
    */
-  private exportPaths(n: Neighbor, key: PrefixKey): void {
+  private exportPaths(n: Neighbor, slot: number): void {
+    const key = this.index.keyOf(slot);
     const max = Math.max(1, n.spec.addPathSendMax ?? 1);
-    const cands = [...this.locRib.candidates(key)].filter((r) => !r.unreachable);
+    const cands = [...this.locRib.candidatesAt(slot)].filter((r) => !r.unreachable);
     cands.sort((a, b) => compareFast(a, b, this.resolvedDecision));
     const before = n.pathsSent.get(key);
     const now = new Set<number>();
     for (const r of cands) {
       if (now.size >= max) break;
-      const out = this.exportAttrs(n, key, r);
+      const out = this.exportAttrs(n, slot, r);
       if (!out) continue;
       const id = this.pathIdOf(r);
-      n.adjOut!.stage(key, id, out);
+      n.adjOut!.stage(slot, id, out);
       this.pool.release(out);
       now.add(id);
     }
-    if (before) for (const id of before) if (!now.has(id)) n.adjOut!.stage(key, id, undefined);
+    if (before) for (const id of before) if (!now.has(id)) n.adjOut!.stage(slot, id, undefined);
     if (now.size) n.pathsSent.set(key, now);
     else n.pathsSent.delete(key);
   }
@@ -874,9 +901,10 @@ export class RouteEngine {
   }
 
   /** The attributes `best` is advertised to `n` with, or undefined when it is not. */
-  private exportAttrs(n: Neighbor, key: PrefixKey, best: Route): AttrSet | undefined {
+  private exportAttrs(n: Neighbor, slot: number, best: Route): AttrSet | undefined {
     const cache = this.exportCache;
     const chain = n.spec.exportPolicy;
+    const key = this.index.keyOf(slot);
     if (!cache || (chain && chain.some((p) => p.terms.length > 0)))
       return this.computeExport(n, key, best);
     let byAttrs = cache.get(n);
@@ -1011,12 +1039,16 @@ export class RouteEngine {
     for (const u of n.adjOut.flush()) {
       if (u.kind === 'withdraw') {
         n.counters.prefixesWithdrawnOut += u.keys.length;
-        const v4: Nlri[] = [];
+        const v4: number[] = [];
+        const v4Ids: number[] = [];
         const v6: Nlri[] = [];
-        u.keys.forEach((k, i) =>
-          (keyAfi(k) === AFI.IPv4 ? v4 : v6).push(nlriOf(keyToPrefix(k), u.pathIds[i]!)),
-        );
-        if (v4.length) msgs.push(...packWithdrawals(AFI.IPv4, SAFI.UNICAST, v4, n.session.send));
+        u.keys.forEach((k, i) => {
+          if (typeof k === 'number') {
+            v4.push(k);
+            v4Ids.push(u.pathIds[i]!);
+          } else v6.push(nlriOf(keyToPrefix(k), u.pathIds[i]!));
+        });
+        if (v4.length) msgs.push(...packIpv4Keys(undefined, v4, v4Ids, n.session.send));
         if (v6.length) msgs.push(...packWithdrawals(AFI.IPv6, SAFI.UNICAST, v6, n.session.send));
       } else {
         n.counters.prefixesAnnouncedOut += u.keys.length;
@@ -1035,13 +1067,13 @@ export class RouteEngine {
     keys: readonly PrefixKey[],
     pathIds: readonly number[],
   ): Uint8Array[] {
-    const nlri = keys.map((k, i) => nlriOf(keyToPrefix(k), pathIds[i]!));
     const afi = keyAfi(keys[0]!);
+    if (afi === AFI.IPv4)
+      return packIpv4Keys(attrs.attrs, keys as readonly number[], pathIds, n.session!.send);
+    const nlri = keys.map((k, i) => nlriOf(keyToPrefix(k), pathIds[i]!));
     const nh = nextHopOf(attrs)!;
-    const rest = afi === AFI.IPv4 ? attrs.attrs : attrs.attrs.filter((a) => a.kind !== 'mp-reach');
-    return afi === AFI.IPv4
-      ? packAnnouncements(AFI.IPv4, SAFI.UNICAST, rest, nh, nlri, n.session!.send)
-      : packAnnouncements(AFI.IPv6, SAFI.UNICAST, rest, nh, nlri, n.session!.send);
+    const rest = attrs.attrs.filter((a) => a.kind !== 'mp-reach');
+    return packAnnouncements(AFI.IPv6, SAFI.UNICAST, rest, nh, nlri, n.session!.send);
   }
 
   // ---- queries (control API) ------------------------------------------------------------
@@ -1060,8 +1092,8 @@ export class RouteEngine {
     if (!n) return undefined;
     let accepted = 0;
     if (n.adjIn && n.ref)
-      for (const [key, pathId] of n.adjIn.entries())
-        if (this.isCandidate(key, n.ref, pathId)) accepted++;
+      for (const [slot, pathId] of n.adjIn.entries())
+        if (this.isCandidate(slot, n.ref, pathId)) accepted++;
     return {
       up: n.up,
       received: n.adjIn?.size ?? 0,
@@ -1072,8 +1104,8 @@ export class RouteEngine {
     };
   }
 
-  private isCandidate(key: PrefixKey, ref: PeerRef, pathId: number): boolean {
-    for (const r of this.locRib.candidates(key))
+  private isCandidate(slot: number, ref: PeerRef, pathId: number): boolean {
+    for (const r of this.locRib.candidatesAt(slot))
       if (r.peer === ref && r.pathId === pathId) return true;
     return false;
   }
@@ -1105,7 +1137,8 @@ export class RouteEngine {
   /** Kept from before its peer restarted (RFC 4724): stale in the peer's Adj-RIB-In. */
   private isStalePath(key: PrefixKey, route: Route): boolean {
     const n = this.neighbors.get(route.peer.id);
-    return n?.ref === route.peer && (n.adjIn?.isStale(key, route.pathId) ?? false);
+    const slot = this.index.find(key);
+    return n?.ref === route.peer && slot >= 0 && (n.adjIn?.isStale(slot, route.pathId) ?? false);
   }
 
   peerName(p: PeerRef): string {

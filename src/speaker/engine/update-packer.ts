@@ -12,6 +12,7 @@
 
 import { Writer } from '../../lib/bytes.js';
 import { AFI, type Prefix } from '../../lib/ip.js';
+import { IPV4_LONG_KEY_BASE } from '../../rib/index.js';
 import {
   ATTR_DEFAULT_FLAGS,
   BGP_EXT_MAX_LEN,
@@ -152,6 +153,63 @@ export function packAnnouncements(
       nlri: c,
     };
     out.push(messageWithAttributes(attributes, ctx, reach, true));
+  }
+  return out;
+}
+
+/**
+ * IPv4 unicast UPDATEs announcing the prefixes given by their Loc-RIB keys (rib/
+ * prefix-key.ts), or withdrawing them when `attributes` is undefined: the NLRI octets are
+ * written straight from the keys, with no prefix object per route.
+ */
+export function packIpv4Keys(
+  attributes: readonly PathAttribute[] | undefined,
+  keys: readonly number[],
+  pathIds: readonly number[],
+  ctx: CodecContext,
+): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  const addPath = ctx.addPath.has(addPathKey(AFI.IPv4, SAFI.UNICAST));
+  let block: Uint8Array | undefined;
+  if (attributes) {
+    attrWriter.reset();
+    encodeAttributes(attrWriter, attributes, ctx);
+    block = attrWriter.view();
+  }
+  // A withdrawal still needs its Total Path Attribute Length (2) after the prefixes.
+  const limit = maxLen(ctx) - (block ? 0 : 2);
+  let k = 0;
+  while (k < keys.length) {
+    w.reset();
+    w.pos = BGP_HEADER_LEN;
+    let at = 0;
+    if (block) w.u16(0).u16(block.length).bytes(block);
+    else at = w.reserve(2);
+    const start = w.pos;
+    while (k < keys.length) {
+      const key = keys[k]!;
+      let addr: number;
+      let len: number;
+      if (key < IPV4_LONG_KEY_BASE) {
+        len = key & 31;
+        addr = (key >>> 5) * 256;
+      } else {
+        const x = key - IPV4_LONG_KEY_BASE;
+        len = (x % 8) + 25;
+        addr = Math.floor(x / 8);
+      }
+      const n = (len + 7) >>> 3;
+      if (w.pos + 1 + n + (addPath ? 4 : 0) > limit && w.pos > start) break;
+      if (addPath) w.u32(pathIds[k]!);
+      w.u8(len);
+      for (let i = 0; i < n; i++) w.u8((addr >>> (24 - 8 * i)) & 0xff);
+      k++;
+    }
+    if (!block) {
+      w.patch(at, 2, w.pos - at - 2);
+      w.u16(0);
+    }
+    out.push(finishMessage());
   }
   return out;
 }
