@@ -50,6 +50,17 @@ module.exports = {
       },
     },
     {
+      name: 'btr-voter-pure',
+      comment:
+        'the BTR voter, canonical form and vote keys (btr/voter*, btr/canonical*) are the trusted base: pure, no Node I/O modules',
+      severity: 'error',
+      from: { path: '^src/btr/(voter|canonical)[^/]*\\.ts$' },
+      to: {
+        dependencyTypes: ['core'],
+        path: '^(node:)?(fs|net|dgram|child_process|http|https|worker_threads|os|cluster|timers)',
+      },
+    },
+    {
       name: 'mrt-io-at-the-edge',
       comment:
         'mrt/ reads and writes files, but only source.ts (input, decompression) and text-out.ts (output) touch I/O; the rest is pure over bytes',
