@@ -13,7 +13,7 @@
 // was staged last — see prefix-index.ts).
 
 import type { AttrPool, AttrSet } from './attr-set.js';
-import { PathMap, PathTable } from './path-table.js';
+import { PathStaging, PathTable } from './path-table.js';
 import type { PrefixIndex } from './prefix-index.js';
 import type { PrefixKey } from './prefix-key.js';
 import type { PeerRef } from './route.js';
@@ -44,7 +44,7 @@ export class AdjRibOut {
   readonly peer: PeerRef;
   private readonly pool: AttrPool;
   private readonly advertised: PathTable<AttrSet>;
-  private staged = new PathMap<Staged>();
+  private staged = new PathStaging<Staged>();
 
   constructor(peer: PeerRef, pool: AttrPool, index: PrefixIndex) {
     this.peer = peer;
@@ -91,19 +91,12 @@ export class AdjRibOut {
    */
   *flush(slice = 16384): Generator<OutUpdate> {
     const index = this.advertised.index;
+    let wKeys: PrefixKey[] = [];
+    let wIds: number[] = [];
+    let groups = new Map<AttrSet, { keys: PrefixKey[]; pathIds: number[] }>();
+    let n = 0;
     while (this.staged.size > 0) {
-      const batch = this.staged;
-      this.staged = new PathMap<Staged>();
-      let wKeys: PrefixKey[] = [];
-      let wIds: number[] = [];
-      let groups = new Map<AttrSet, { keys: PrefixKey[]; pathIds: number[] }>();
-      let n = 0;
-      for (const [slot, pathId, st] of batch.entries()) {
-        // Staged again during this flush: the newer state wins; it is in this.staged.
-        if (this.staged.get(slot, pathId) !== undefined) {
-          if (st !== WITHDRAW) this.pool.release(st as AttrSet);
-          continue;
-        }
+      for (const [slot, pathId, st] of this.staged.drain()) {
         const attrs = st === WITHDRAW ? undefined : (st as AttrSet);
         const key = index.keyOf(slot); // before commit: a withdrawal may free the slot
         const change = this.commit(slot, pathId, attrs);
@@ -125,7 +118,13 @@ export class AdjRibOut {
           n = 0;
         }
       }
+      // What was staged during the walk comes in the next round, after this one is sent
+      // (a withdrawal of one round must not overtake an announcement of the one before).
       yield* emit(wKeys, wIds, groups);
+      wKeys = [];
+      wIds = [];
+      groups = new Map();
+      n = 0;
     }
   }
 
@@ -153,10 +152,8 @@ export class AdjRibOut {
   /** Forget everything (session down), releasing the sets held. */
   clear(): void {
     for (const [, , s] of this.advertised.entries()) this.pool.release(s);
-    for (const [, , s] of this.staged.entries())
-      if (s !== WITHDRAW) this.pool.release(s as AttrSet);
+    for (const [, , s] of this.staged.drain()) if (s !== WITHDRAW) this.pool.release(s as AttrSet);
     this.advertised.clear();
-    this.staged = new PathMap<Staged>();
   }
 
   private commit(slot: number, pathId: number, attrs: AttrSet | undefined): OutChange {

@@ -226,7 +226,14 @@ test('property: the direct canonical encoder writes what wire encodeAttributes w
       const s = pool.intern(list);
       const w = new Writer();
       encodeAttributes(w, list, AS4_CONTEXT);
-      assert.deepEqual(s.canonicalBytes().subarray(1), w.finish());
+      const wire = w.finish();
+      assert.deepEqual(s.canonicalBytes().subarray(1), wire);
+      // What goes to a 4-octet-AS session unencoded is exactly the encoder's output.
+      const block = s.as4WireBlock();
+      if (list.some((a) => a.kind === 'mp-reach')) assert.equal(block, undefined);
+      else assert.deepEqual(block, wire);
+      // The attributes decoded back from the set intern to the set itself.
+      assert.equal(pool.intern(s.attrs), s);
     }),
     { numRuns: 300 },
   );

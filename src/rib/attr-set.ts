@@ -17,10 +17,14 @@
 //   path the decision process sees.
 //
 // The canonical bytes are kept as a one-byte string (latin1): the Map key itself, half the
-// size of a typed array and its buffer. Stored attributes are copies whose byte fields do
-// not point into the UPDATE they came from (that would keep whole messages alive); small
-// byte values that repeat across sets (next hops, originator and cluster IDs, extended
-// communities) are themselves shared.
+// size of a typed array and its buffer. They are all a set keeps of its attributes,
+// besides the facts the decision process reads on every comparison (origin, LOCAL_PREF,
+// MED, AS path length, neighbour AS, ORIGINATOR_ID, CLUSTER_LIST length, next hops). The
+// attribute objects are decoded from the canonical bytes when asked for (export, policy,
+// show commands, MRT dumps) and not kept: a full table has a few hundred thousand sets,
+// and a dozen long-lived objects each cost more in garbage-collector work than decoding
+// them again in the few places that need them. The next hops kept are shared copies that
+// do not point into the UPDATE they came from (that would keep whole messages alive).
 //
 // Reference counting is explicit: `intern` returns the set with one more reference, which
 // the caller owns; tables `retain` what they store and `release` what they drop; the set
@@ -33,6 +37,7 @@ import {
   ATTR,
   ATTR_FLAG,
   ORIGIN,
+  decodeAttributes,
   effectiveAsPath,
   encodeAttribute,
   type AsPathSegment,
@@ -46,10 +51,6 @@ export class AttrSet {
   readonly id: number;
   /** Canonical encoding as a latin1 string (see the file header). */
   readonly key: string;
-  /** The attributes in canonical order (type code), MP_REACH without NLRI. */
-  readonly attrs: readonly PathAttribute[];
-  /** The AS path the decision process uses (AS4_PATH reconciled when needed). */
-  readonly asPath: readonly AsPathSegment[];
   /** ORIGIN; INCOMPLETE (the least preferred) when missing. */
   readonly origin: number;
   readonly localPref: number | undefined;
@@ -70,7 +71,6 @@ export class AttrSet {
   readonly nextHop: Uint8Array | undefined;
   /** MP_REACH_NLRI next hop (RFC 4760), e.g. 16 or 32 octets for IPv6. */
   readonly mpNextHop: Uint8Array | undefined;
-  readonly communities: readonly number[];
   /** Number of holders; managed by the pool. */
   refs = 0;
   /** Hash of the canonical encoding; set by the pool. */
@@ -82,10 +82,19 @@ export class AttrSet {
    */
   lastRoute: unknown = undefined;
 
-  constructor(id: number, key: string, attrs: readonly PathAttribute[], as4: boolean) {
+  /**
+   * `attrs` in canonical order; `share` gives a kept copy of a next hop; `as4` is false
+   * when AS4_PATH is to be reconciled into the path (see the file header).
+   */
+  constructor(
+    id: number,
+    key: string,
+    attrs: readonly PathAttribute[],
+    as4: boolean,
+    share: (b: Uint8Array) => Uint8Array,
+  ) {
     this.id = id;
     this.key = key;
-    this.attrs = attrs;
     let origin: number = ORIGIN.INCOMPLETE;
     let localPref: number | undefined;
     let med: number | undefined;
@@ -93,7 +102,6 @@ export class AttrSet {
     let clusterListLength = 0;
     let nextHop: Uint8Array | undefined;
     let mpNextHop: Uint8Array | undefined;
-    let communities: readonly number[] = NO_COMMUNITIES;
     for (const a of attrs) {
       switch (a.kind) {
         case 'origin':
@@ -114,13 +122,10 @@ export class AttrSet {
           clusterListLength = a.clusterIds.length;
           break;
         case 'next-hop':
-          nextHop = a.nextHop;
+          nextHop = share(a.nextHop);
           break;
         case 'mp-reach':
-          mpNextHop = a.nextHop;
-          break;
-        case 'communities':
-          communities = a.communities;
+          mpNextHop = share(a.nextHop);
           break;
         default:
           break;
@@ -141,7 +146,6 @@ export class AttrSet {
         seenFirst = true;
       }
     }
-    this.asPath = asPath;
     this.origin = origin;
     this.localPref = localPref;
     this.med = med;
@@ -151,7 +155,67 @@ export class AttrSet {
     this.clusterListLength = clusterListLength;
     this.nextHop = nextHop;
     this.mpNextHop = mpNextHop;
-    this.communities = communities;
+  }
+
+  /**
+   * The attributes in canonical order (type code), MP_REACH without NLRI, decoded from the
+   * canonical bytes (not kept: see the file header; the last set decoded is remembered,
+   * as callers often ask for the same set several times in a row).
+   */
+  get attrs(): readonly PathAttribute[] {
+    if (lastDecoded.set === this) return lastDecoded.attrs;
+    const b = this.canonicalBytes(); // its own buffer: decoded byte fields may be kept
+    const d = decodeAttributes(b, 1, b.length, AS4_CONTEXT);
+    if (d.errors.length > 0)
+      throw new Error(`AttrSet ${this.id}: canonical bytes do not decode: ${d.errors[0]!.reason}`);
+    const list: PathAttribute[] = d.attributes;
+    for (let i = 0; i < list.length; i++) {
+      const a = list[i]!;
+      if (a.kind === 'mp-reach') {
+        const { nlri: _nlri, ...rest } = a;
+        list[i] = { ...rest, flags: a.flags & ~EXT };
+      } else if (a.flags & EXT) list[i] = { ...a, flags: a.flags & ~EXT };
+    }
+    lastDecoded.set = this;
+    lastDecoded.attrs = list;
+    return list;
+  }
+
+  /**
+   * The attributes as they go on the wire to a session with 4-octet ASNs (RFC 6793), or
+   * undefined when they need the encoder: the canonical bytes are that encoding already,
+   * unless the set carries AS4_PATH or AS4_AGGREGATOR (for 2-octet sessions only) or
+   * MP_REACH_NLRI (whose NLRI goes inside the attribute).
+   */
+  as4WireBlock(): Uint8Array | undefined {
+    const key = this.key;
+    if (key.charCodeAt(0) !== 0) return undefined;
+    for (let p = 1; p < key.length;) {
+      const flags = key.charCodeAt(p);
+      const code = key.charCodeAt(p + 1);
+      if (code === ATTR.AS4_PATH || code === ATTR.AS4_AGGREGATOR || code === ATTR.MP_REACH_NLRI)
+        return undefined;
+      p +=
+        flags & EXT
+          ? 4 + ((key.charCodeAt(p + 2) << 8) | key.charCodeAt(p + 3))
+          : 3 + key.charCodeAt(p + 2);
+    }
+    return this.canonicalBytes().subarray(1);
+  }
+
+  /** Whether AS4_PATH/AS4_AGGREGATOR are reconciled into the path (RFC 6793 §4.2.3). */
+  get reconcilesAs4(): boolean {
+    return this.key.charCodeAt(0) === 1;
+  }
+
+  /** The AS path the decision process uses (AS4_PATH reconciled when needed). */
+  get asPath(): readonly AsPathSegment[] {
+    return effectiveAsPath(this.attrs, !this.reconcilesAs4).asPath;
+  }
+
+  /** COMMUNITIES (RFC 1997) values, or none. */
+  get communities(): readonly number[] {
+    return this.find('communities')?.communities ?? NO_COMMUNITIES;
   }
 
   /** The canonical encoding as bytes (a fresh copy; see the file header for the form). */
@@ -170,6 +234,11 @@ export class AttrSet {
 }
 
 const NO_COMMUNITIES: readonly number[] = Object.freeze([]);
+/** The set whose attributes were decoded last, and them. */
+const lastDecoded: { set: AttrSet | undefined; attrs: readonly PathAttribute[] } = {
+  set: undefined,
+  attrs: [],
+};
 const EXT = ATTR_FLAG.EXTENDED_LENGTH;
 /** Small byte values shared between sets: at most this many distinct ones are cached. */
 const SMALL_BYTES_CAP = 1 << 17;
@@ -293,6 +362,7 @@ export class AttrPool {
   private readonly w = new Writer(4096);
   private readonly scratch: PathAttribute[] = [];
   private nextId = 1;
+  private readonly shareFn = (b: Uint8Array): Uint8Array => this.share(b);
   private lastAttrs: readonly PathAttribute[] | undefined;
   private lastAs4 = false;
   private last: AttrSet | undefined;
@@ -331,7 +401,8 @@ export class AttrPool {
     const bucket = this.sets.get(h);
     let s = bucket === undefined ? undefined : findIn(bucket, buf, n);
     if (s === undefined) {
-      s = new AttrSet(this.nextId++, latin1(buf, n), this.storedCopy(), buf[0] === 0);
+      s = new AttrSet(this.nextId++, latin1(buf, n), this.scratch, buf[0] === 0, this.shareFn);
+      this.scratch.length = 0;
       s.hash = h;
       if (bucket === undefined) this.sets.set(h, s);
       else if (bucket instanceof AttrSet) this.sets.set(h, [bucket, s]);
@@ -421,51 +492,6 @@ export class AttrPool {
     c.u8(as4Attrs && !ctx.as4 ? 1 : 0);
     for (let i = 0; i < list.length; i++) encodeCanonical(c, list[i]!, this.w);
     return c.pos;
-  }
-
-  /** A copy of `this.scratch` (as left by canonicalKey) that owns its bytes. */
-  private storedCopy(): PathAttribute[] {
-    const list = this.scratch;
-    const out = new Array<PathAttribute>(list.length);
-    for (let i = 0; i < list.length; i++) {
-      const a = list[i]!;
-      const flags = a.flags & ~EXT;
-      switch (a.kind) {
-        case 'next-hop':
-          out[i] = { kind: a.kind, code: a.code, flags, nextHop: this.share(a.nextHop) };
-          break;
-        case 'mp-reach':
-          out[i] = {
-            kind: a.kind,
-            code: a.code,
-            flags,
-            afi: a.afi,
-            safi: a.safi,
-            nextHop: this.share(a.nextHop),
-            reserved: 0,
-          };
-          break;
-        case 'aggregator':
-          out[i] = { ...a, flags, address: this.share(a.address) };
-          break;
-        case 'originator-id':
-          out[i] = { ...a, flags, originatorId: this.share(a.originatorId) };
-          break;
-        case 'cluster-list':
-          out[i] = { ...a, flags, clusterIds: a.clusterIds.map((c) => this.share(c)) };
-          break;
-        case 'extended-communities':
-          out[i] = { ...a, flags, communities: a.communities.map((c) => this.share(c)) };
-          break;
-        case 'unknown':
-          out[i] = { ...a, flags, data: a.data.slice() };
-          break;
-        default:
-          out[i] = flags === a.flags ? a : ({ ...a, flags } as PathAttribute);
-      }
-    }
-    list.length = 0;
-    return out;
   }
 
   /** A shared copy of a small byte value. */

@@ -6,9 +6,11 @@
 //   indexed by slot holds the path-ID-0 value itself — one word per prefix, no object
 //   and no hashing. Only a prefix with another path ID gets an entry in a side Map. The
 //   table holds one PrefixIndex reference per occupied slot.
-// - PathMap: short-lived sets of changes (what is staged for a peer until its next send).
-//   A Map from slot to value, so that creating one per burst costs nothing in proportion
-//   to the table size. Holds no references (see prefix-index.ts).
+// - PathStaging: changes waiting to be sent to a peer. A dense array by slot for the
+//   values plus the list of slots in staging order, so a flush visits only what was
+//   staged, and staging twice before a flush keeps the newer value in the first place.
+//   Holds no references (see prefix-index.ts).
+// - PathMap: a sparse Map by slot, for the rare path IDs other than 0.
 
 import type { PrefixIndex } from './prefix-index.js';
 
@@ -165,5 +167,71 @@ export class PathMap<V> {
     for (const [s, v] of this.map) yield [s, 0, v];
     if (this.multi)
       for (const [s, inner] of this.multi) for (const [id, v] of inner) yield [s, id, v];
+  }
+}
+
+/** Staged values by (slot, path ID) in staging order; `drain` takes them out. */
+export class PathStaging<V extends object> {
+  private vals: (V | undefined)[] = [];
+  private order: number[] = [];
+  private count = 0;
+  private multi = new PathMap<V>();
+
+  get size(): number {
+    return this.count + this.multi.size;
+  }
+
+  get(slot: number, pathId: number): V | undefined {
+    if (pathId !== 0) return this.multi.get(slot, pathId);
+    return slot < this.vals.length ? this.vals[slot] : undefined;
+  }
+
+  /** Stage a value; returns the one it replaced. */
+  set(slot: number, pathId: number, value: V): V | undefined {
+    if (pathId !== 0) return this.multi.set(slot, pathId, value);
+    const vals = this.vals;
+    while (vals.length <= slot) vals.push(undefined);
+    const old = vals[slot];
+    vals[slot] = value;
+    if (old === undefined) {
+      this.count++;
+      this.order.push(slot);
+    }
+    return old;
+  }
+
+  delete(slot: number, pathId: number): V | undefined {
+    if (pathId !== 0) return this.multi.delete(slot, pathId);
+    if (slot >= this.vals.length) return undefined;
+    const old = this.vals[slot];
+    if (old !== undefined) {
+      this.vals[slot] = undefined;
+      this.count--;
+    }
+    return old;
+  }
+
+  /**
+   * Take out everything staged so far, oldest first. What is staged while the walk is
+   * under way is not part of it when its slot was already taken (it waits for the next
+   * drain), and replaces the value the walk will take when it was not.
+   */
+  *drain(): Generator<[number, number, V]> {
+    const order = this.order;
+    this.order = [];
+    const vals = this.vals;
+    for (let i = 0; i < order.length; i++) {
+      const s = order[i]!;
+      const v = vals[s];
+      if (v === undefined) continue; // deleted, or a duplicate entry of the order list
+      vals[s] = undefined;
+      this.count--;
+      yield [s, 0, v];
+    }
+    if (this.multi.size > 0) {
+      const m = this.multi;
+      this.multi = new PathMap<V>();
+      yield* m.entries();
+    }
   }
 }

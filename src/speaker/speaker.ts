@@ -313,7 +313,10 @@ export class Speaker {
         rt.since = this.wall();
         // RFC 4724 §4.2: keep the routes only when the session ended without a NOTIFICATION.
         const gr = notification === undefined;
-        this.engine.sessionDown(rt.engineId, reason, gr);
+        // Shutting down: every session is closing and the FIB is flushed on close, so the
+        // RIBs are not torn down route by route (that would only send withdrawals to the
+        // peers not yet told, moments before their Cease).
+        if (!this.stopped) this.engine.sessionDown(rt.engineId, reason, gr);
         this.log.info('session down', {
           peer: n.key,
           reason,

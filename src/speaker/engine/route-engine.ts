@@ -252,7 +252,9 @@ export class RouteEngine {
   private nextId = 1;
   private readonly localRef: PeerRef;
   /** Slots whose best route (or, with ADD-PATH send, candidates) changed since the last flush. */
-  private readonly dirty = new Set<number>();
+  private dirty: number[] = [];
+  /** dirtyMark[slot] is 1 while the slot is in `dirty` (a list without duplicates). */
+  private dirtyMark = new Uint8Array(1024);
   private flushScheduled = false;
   private readonly fibInstalled = new PathTable<Uint8Array>(this.index);
   private readonly staticRoutes = new Map<PrefixKey, AttrSet>();
@@ -525,22 +527,27 @@ export class RouteEngine {
       this.log('debug', `routes rejected: ${loop}`, { peer: n.spec.name, prefixes: nlri.length });
     }
     const chain = effectiveChain(n.spec.importPolicy, 'import', !ref.ibgp);
+    // Accept-all import (the common eBGP set-up): no per-prefix policy run at all.
+    const acceptAll = acceptsEverything(chain);
     const policyPeer = { asn: ref.asn, address: ref.address, ibgp: ref.ibgp };
     const ctx = { localAsn: this.opts.localAsn };
     const owned: AttrSet[] = [pre];
+    // Decoded once for the whole UPDATE (sets keep only their canonical bytes).
+    const preAttrs = acceptAll || loop ? undefined : pre.attrs;
     for (const e of nlri) {
       n.counters.prefixesAnnouncedIn++;
       const slot = this.index.slot(prefixKey(e.prefix));
       const pathId = e.pathId ?? 0;
       let post: AttrSet | undefined;
-      if (!loop) {
+      if (!loop && acceptAll) post = pre;
+      else if (!loop) {
         const r = evaluateChain(
           chain,
-          { prefix: e.prefix, attributes: pre.attrs, peer: policyPeer, pathId },
+          { prefix: e.prefix, attributes: preAttrs!, peer: policyPeer, pathId },
           ctx,
         );
         if (r.action === 'accept') {
-          if (r.attributes === pre.attrs) post = pre;
+          if (r.attributes === preAttrs) post = pre;
           else {
             post = this.pool.intern(r.attributes);
             owned.push(post);
@@ -616,18 +623,19 @@ export class RouteEngine {
       let post: AttrSet | undefined;
       let owned: AttrSet | undefined;
       if (!this.loopReason(ref, pre)) {
+        const preAttrs = pre.attrs;
         const r = evaluateChain(
           chain,
           {
             prefix: keyToPrefix(this.index.keyOf(slot)),
-            attributes: pre.attrs,
+            attributes: preAttrs,
             peer: policyPeer,
             pathId,
           },
           ctx,
         );
         if (r.action === 'accept')
-          post = r.attributes === pre.attrs ? pre : (owned = this.pool.intern(r.attributes));
+          post = r.attributes === preAttrs ? pre : (owned = this.pool.intern(r.attributes));
       }
       this.index.ref(slot);
       adjIn.announce(slot, pathId, pre, post);
@@ -722,7 +730,20 @@ export class RouteEngine {
     meta?: RouteMeta,
   ): void {
     if (this.locRib.updateSlot(slot, peer, pathId, attrs, meta) || this.addPathPeers > 0)
-      this.dirty.add(slot);
+      this.markDirty(slot);
+  }
+
+  private markDirty(slot: number): void {
+    let mark = this.dirtyMark;
+    if (slot >= mark.length) {
+      mark = new Uint8Array(Math.max(mark.length * 2, slot + 1));
+      mark.set(this.dirtyMark);
+      this.dirtyMark = mark;
+    }
+    if (mark[slot] === 0) {
+      mark[slot] = 1;
+      this.dirty.push(slot);
+    }
   }
 
   /** Deferral ends when every configured neighbour is up and has sent all its End-of-RIBs. */
@@ -774,7 +795,7 @@ export class RouteEngine {
 
   private requestFlush(): void {
     if (this.deferring) return;
-    if (this.flushScheduled || this.dirty.size === 0) return;
+    if (this.flushScheduled || this.dirty.length === 0) return;
     this.flushScheduled = true;
     this.schedule(() => this.flush());
   }
@@ -797,9 +818,11 @@ export class RouteEngine {
   /** Runs export and the FIB for every prefix whose best route changed since last time. */
   flush(): void {
     this.flushScheduled = false;
-    if (this.dirty.size === 0) return;
-    const slots = [...this.dirty];
-    this.dirty.clear();
+    if (this.dirty.length === 0) return;
+    const slots = this.dirty;
+    this.dirty = [];
+    const mark = this.dirtyMark;
+    for (let i = 0; i < slots.length; i++) mark[slots[i]!] = 0;
     const fib: FibChange[] = [];
     const up = [...this.neighbors.values()].filter((n) => n.up);
     this.exportBatch(() => {
@@ -1068,8 +1091,11 @@ export class RouteEngine {
     pathIds: readonly number[],
   ): Uint8Array[] {
     const afi = keyAfi(keys[0]!);
-    if (afi === AFI.IPv4)
-      return packIpv4Keys(attrs.attrs, keys as readonly number[], pathIds, n.session!.send);
+    if (afi === AFI.IPv4) {
+      const ctx = n.session!.send;
+      const block = ctx.as4 ? attrs.as4WireBlock() : undefined;
+      return packIpv4Keys(block ?? attrs.attrs, keys as readonly number[], pathIds, ctx);
+    }
     const nlri = keys.map((k, i) => nlriOf(keyToPrefix(k), pathIds[i]!));
     const nh = nextHopOf(attrs)!;
     const rest = attrs.attrs.filter((a) => a.kind !== 'mp-reach');
@@ -1170,6 +1196,16 @@ function v4Mapped(a: Uint8Array): Uint8Array {
 }
 
 /** A chain that rejects every route whatever it is: only defaults, the first decisive one rejects. */
+/** The chain accepts every route unchanged (no terms before an accepting default). */
+function acceptsEverything(chain: readonly CompiledPolicy[]): boolean {
+  for (const p of chain) {
+    if (p.terms.length > 0) return false;
+    if (p.default === 'accept') return true;
+    if (p.default === 'reject') return false;
+  }
+  return false; // the end of a chain rejects
+}
+
 function rejectsEverything(chain: readonly CompiledPolicy[]): boolean {
   for (const p of chain) {
     if (p.terms.length > 0) return false;

@@ -160,10 +160,11 @@ export function packAnnouncements(
 /**
  * IPv4 unicast UPDATEs announcing the prefixes given by their Loc-RIB keys (rib/
  * prefix-key.ts), or withdrawing them when `attributes` is undefined: the NLRI octets are
- * written straight from the keys, with no prefix object per route.
+ * written straight from the keys, with no prefix object per route. `attributes` may be
+ * the encoded attribute block itself.
  */
 export function packIpv4Keys(
-  attributes: readonly PathAttribute[] | undefined,
+  attributes: readonly PathAttribute[] | Uint8Array | undefined,
   keys: readonly number[],
   pathIds: readonly number[],
   ctx: CodecContext,
@@ -171,7 +172,9 @@ export function packIpv4Keys(
   const out: Uint8Array[] = [];
   const addPath = ctx.addPath.has(addPathKey(AFI.IPv4, SAFI.UNICAST));
   let block: Uint8Array | undefined;
-  if (attributes) {
+  if (attributes instanceof Uint8Array)
+    block = attributes; // encoded by the caller
+  else if (attributes) {
     attrWriter.reset();
     encodeAttributes(attrWriter, attributes, ctx);
     block = attrWriter.view();
