@@ -2,10 +2,13 @@
 
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { bird1Binary } from './daemons/bird1.js';
 
 const BINARIES: Record<string, string[]> = {
   base: ['ip'],
   bird: ['bird', 'birdc'],
+  // Unpacked from Debian's `bird` package by scripts/setup.sh, never on the PATH.
+  bird1: (['bird', 'bird6', 'birdc', 'birdc6'] as const).map(bird1Binary),
   frr: ['/usr/lib/frr/zebra', '/usr/lib/frr/bgpd', 'vtysh'],
   gobgp: ['gobgpd', 'gobgp'],
   exabgp: ['exabgp', '/usr/bin/python3', 'mkfifo'],

@@ -1,11 +1,14 @@
-// Parsers for BIRD 2's text CLI (`birdc show route all`, `show protocols all`); BIRD has no
-// JSON output. The config sets `timeformat ... "%s"`, so times are epoch seconds.
+// Parsers for BIRD's text CLI (`birdc show route all`, `show protocols all`), BIRD 2 and
+// BIRD 1.6 alike; BIRD has no JSON output. The configs set `timeformat ... "%s"`, so times
+// are epoch seconds.
 
 import type { Family, RouteView } from './types.js';
 
-// "198.19.1.0/24   unicast [nst_n0 1795239745] * (100) [AS65002i]" — the prefix is only on
-// the first route of a network; further routes of the same network start with spaces.
-const ROUTE_LINE = /^(\S+)?\s+(\w+)\s+\[(\S+)[^\]]*\]\s*(\*)?\s*\(\d+(?:\/[^)]*)?\)/;
+// BIRD 2: "198.19.1.0/24   unicast [nst_n0 1795239745] * (100) [AS65002i]", next hops on
+// the tab-indented lines below. BIRD 1.6 puts the first next hop on the line itself:
+// "198.19.1.0/24   via 198.18.0.1 on eth0 [nst_n0 1795239745] * (100) [AS65002i]". The
+// prefix is only on the first route of a network; further routes start with spaces.
+const ROUTE_LINE = /^(\S+)?\s+(\S.*?)\s*\[(\S+)[^\]]*\]\s*(\*)?\s*\(\d+(?:\/[^)]*)?\)/;
 
 function origin(v: string): RouteView['origin'] {
   const s = v.trim().toLowerCase();
@@ -55,11 +58,12 @@ export function parseBirdRoutes(
     flush();
     if (m[1]) prefix = m[1];
     const proto = m[3] ?? '';
+    const via = /^via (\S+)/.exec(m[2] ?? '');
     cur = {
       prefix,
       family,
       nextHops: [],
-      vias: [],
+      vias: via?.[1] ? [via[1]] : [],
       asPath: [],
       communities: [],
       best: m[4] === '*',
@@ -85,7 +89,8 @@ export function parseBirdProtocols(text: string): BirdProtocol[] {
   const out: BirdProtocol[] = [];
   let cur: BirdProtocol | undefined;
   for (const line of text.split('\n')) {
-    if (line.startsWith('BIRD ') || line.startsWith('Name ')) continue;
+    // The column header: "Name ..." in BIRD 2, "name ..." in BIRD 1.6.
+    if (line.startsWith('BIRD ') || /^name\s/i.test(line)) continue;
     const head = /^(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\d+)?/.exec(line);
     if (head?.[1]) {
       cur = { name: head[1], proto: head[2] ?? '', state: head[4] ?? '', imported: 0 };

@@ -36,8 +36,9 @@ function staticBlock(family: Family, routes: RouteSpec[]): string {
 /**
  * The BGP export filter of one family: sets each originated route's attributes. They are
  * set on export, not on the static routes, because BIRD clears MED on export to eBGP.
+ * BIRD 1.6 reads the same filter language (bird1.ts uses it too).
  */
-function exportFilter(family: Family, routes: RouteSpec[]): string {
+export function exportFilter(family: Family, routes: RouteSpec[]): string {
   const v = family === 'ipv4' ? '4' : '6';
   const sets = routes
     .filter((r) => familyOf(r.prefix) === family)

@@ -1,4 +1,4 @@
-// Adapters registered by name ("bird", "frr", "gobgp", "exabgp", later "nonstop").
+// Adapters registered by name ("bird", "bird1", "frr", "gobgp", "exabgp", "nonstop").
 
 import type { DaemonFactory } from './types.js';
 
