@@ -15,6 +15,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  copyFileSync,
   readFileSync,
   readdirSync,
   rmSync,
@@ -230,6 +231,11 @@ async function main(): Promise<void> {
     if (r.ok && file) {
       profile = topFunctions(JSON.parse(readFileSync(join(profDir, file), 'utf8')), 15, r.ms!);
       log(profile);
+      // Kept for a closer look (e.g. Chrome DevTools' Performance panel).
+      const kept = join(root, 'bench', 'results', 'speaker-W1-nonstop.cpuprofile');
+      mkdirSync(dirname(kept), { recursive: true });
+      copyFileSync(join(profDir, file), kept);
+      log(`profile: ${kept}`);
     } else log(`profile: failed: ${r.error ?? 'no .cpuprofile written'}`);
   }
 

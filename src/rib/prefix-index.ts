@@ -102,85 +102,96 @@ export class PrefixIndex {
 }
 
 const EMPTY = -1;
+const SMALL = 2 ** 31;
 
 /**
- * Non-negative integer keys below 2^53 → non-negative int32 values. Open addressing with
- * linear probing at a load factor of at most 1/2; deletion shifts the following entries
- * back instead of leaving tombstones, so lookups never slow down with churn.
+ * Non-negative integer keys below 2^53 → non-negative int32 values. Keys below 2^31 (every
+ * IPv4 prefix up to /24, nearly all of a table) live in one Int32Array of (key, value)
+ * pairs — open addressing, linear probing, load factor at most 1/2, deletion by shifting
+ * the following entries back instead of leaving tombstones, so lookups never slow down
+ * with churn; a probe reads key and value from one cache line. Larger keys (/25–/32) are
+ * few and go to a Map.
  */
 export class NumberSlots {
-  private keys: Float64Array;
-  private vals: Int32Array;
+  private table: Int32Array;
   private mask: number;
-  size = 0;
+  private small = 0;
+  private readonly large = new Map<number, number>();
 
   constructor(capacity = 1 << 12) {
-    this.keys = new Float64Array(capacity).fill(EMPTY);
-    this.vals = new Int32Array(capacity);
+    this.table = new Int32Array(capacity * 2).fill(EMPTY);
     this.mask = capacity - 1;
+  }
+
+  get size(): number {
+    return this.small + this.large.size;
   }
 
   /** The value of `key`, or -1. */
   get(key: number): number {
-    const keys = this.keys;
+    if (key >= SMALL) return this.large.get(key) ?? -1;
+    const t = this.table;
     const mask = this.mask;
     for (let i = hash(key) & mask; ; i = (i + 1) & mask) {
-      const k = keys[i]!;
-      if (k === key) return this.vals[i]!;
+      const k = t[2 * i]!;
+      if (k === key) return t[2 * i + 1]!;
       if (k === EMPTY) return -1;
     }
   }
 
   set(key: number, value: number): void {
-    if ((this.size + 1) * 2 > this.keys.length) this.grow();
-    const keys = this.keys;
+    if (key >= SMALL) {
+      this.large.set(key, value);
+      return;
+    }
+    if ((this.small + 1) * 2 > this.mask + 1) this.grow();
+    const t = this.table;
     const mask = this.mask;
     let i = hash(key) & mask;
-    while (keys[i] !== EMPTY && keys[i] !== key) i = (i + 1) & mask;
-    if (keys[i] === EMPTY) this.size++;
-    keys[i] = key;
-    this.vals[i] = value;
+    while (t[2 * i] !== EMPTY && t[2 * i] !== key) i = (i + 1) & mask;
+    if (t[2 * i] === EMPTY) this.small++;
+    t[2 * i] = key;
+    t[2 * i + 1] = value;
   }
 
   delete(key: number): void {
-    const keys = this.keys;
-    const vals = this.vals;
+    if (key >= SMALL) {
+      this.large.delete(key);
+      return;
+    }
+    const t = this.table;
     const mask = this.mask;
     let i = hash(key) & mask;
-    while (keys[i] !== key) {
-      if (keys[i] === EMPTY) return;
+    while (t[2 * i] !== key) {
+      if (t[2 * i] === EMPTY) return;
       i = (i + 1) & mask;
     }
     // Backward shift: move later entries of the probe run into the hole when their home
     // position does not lie cyclically in (hole, their position].
-    for (let j = (i + 1) & mask; keys[j] !== EMPTY; j = (j + 1) & mask) {
-      const home = hash(keys[j]!) & mask;
+    for (let j = (i + 1) & mask; t[2 * j] !== EMPTY; j = (j + 1) & mask) {
+      const home = hash(t[2 * j]!) & mask;
       const stays = i <= j ? i < home && home <= j : i < home || home <= j;
       if (stays) continue;
-      keys[i] = keys[j]!;
-      vals[i] = vals[j]!;
+      t[2 * i] = t[2 * j]!;
+      t[2 * i + 1] = t[2 * j + 1]!;
       i = j;
     }
-    keys[i] = EMPTY;
-    this.size--;
+    t[2 * i] = EMPTY;
+    this.small--;
   }
 
   private grow(): void {
-    const oldKeys = this.keys;
-    const oldVals = this.vals;
-    const cap = oldKeys.length * 2;
-    this.keys = new Float64Array(cap).fill(EMPTY);
-    this.vals = new Int32Array(cap);
+    const old = this.table;
+    const cap = (this.mask + 1) * 4; // fewer rehashes on the way to a full table
+    this.table = new Int32Array(cap * 2).fill(EMPTY);
     this.mask = cap - 1;
-    this.size = 0;
-    for (let i = 0; i < oldKeys.length; i++) {
-      if (oldKeys[i] !== EMPTY) this.set(oldKeys[i]!, oldVals[i]!);
-    }
+    this.small = 0;
+    for (let i = 0; i < old.length; i += 2) if (old[i] !== EMPTY) this.set(old[i]!, old[i + 1]!);
   }
 }
 
-/** Mixes both 32-bit halves of the key (IPv4 keys of /25–/32 exceed 2^32). */
+/** A 32-bit mix of a key below 2^31. */
 function hash(key: number): number {
-  const h = Math.imul((key | 0) ^ Math.imul((key / 4294967296) | 0, 0x85ebca6b), 0x9e3779b1);
+  const h = Math.imul(key, 0x9e3779b1);
   return (h ^ (h >>> 16)) >>> 0;
 }

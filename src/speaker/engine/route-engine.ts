@@ -45,6 +45,8 @@ import {
   ERR,
   ERR_CEASE,
   SAFI,
+  effectiveAsPath,
+  findAttribute,
   markPartialForPropagation,
   type CodecContext,
   type MpReach,
@@ -81,6 +83,7 @@ import {
   evaluateChain,
   prependAsn,
   type CompiledPolicy,
+  type PolicyResult,
 } from '../../policy/index.js';
 import {
   endOfRib,
@@ -240,6 +243,8 @@ class Neighbor {
 }
 
 const famKey = (afi: number, safi: number): number => (afi << 8) | safi;
+/** Changed prefixes that trigger an export run at once instead of at the end of the burst. */
+const FLUSH_AT = 1024;
 const IPV4_UNICAST = famKey(AFI.IPv4, SAFI.UNICAST);
 const IPV6_UNICAST = famKey(AFI.IPv6, SAFI.UNICAST);
 
@@ -497,7 +502,11 @@ export class RouteEngine {
       } else this.announceIn(n, adjIn, ref, u.attributes, announced);
     }
     this.checkMaxPrefix(n);
-    this.requestFlush();
+    // A burst of UPDATEs read in one go (the kernel hands over megabytes at a time) is
+    // exported in pieces: routes reach the other peers sooner and the working set stays
+    // small. Export is idempotent per prefix, so where the cut falls does not matter.
+    if (this.dirty.length >= FLUSH_AT && !this.deferring) this.flush();
+    else this.requestFlush();
   }
 
   private withdrawIn(n: Neighbor, adjIn: AdjRibIn, ref: PeerRef, w: Nlri): void {
@@ -521,7 +530,7 @@ export class RouteEngine {
     let attrs = attributes;
     if (!ref.ibgp) attrs = attrs.filter((a) => a.kind !== 'local-pref');
     const pre = this.pool.intern(attrs, n.session!.receive);
-    const loop = this.loopReason(ref, pre);
+    const loop = this.loopReason(ref, pre, attrs);
     if (loop) {
       n.counters.loopsRejected += nlri.length;
       this.log('debug', `routes rejected: ${loop}`, { peer: n.spec.name, prefixes: nlri.length });
@@ -562,15 +571,23 @@ export class RouteEngine {
     for (const s of owned) this.pool.release(s);
   }
 
-  private loopReason(ref: PeerRef, s: AttrSet): string | undefined {
+  /**
+   * Why a received route must be ignored as a loop, if it must. `attrs` are the set's
+   * attributes as received (in any order), when the caller has them decoded already.
+   */
+  private loopReason(
+    ref: PeerRef,
+    s: AttrSet,
+    attrs: readonly PathAttribute[] = s.attrs,
+  ): string | undefined {
     if (!ref.ibgp) {
-      for (const seg of s.asPath)
+      for (const seg of effectiveAsPath(attrs, !s.reconcilesAs4).asPath)
         if (seg.asns.includes(this.opts.localAsn))
           return `AS loop (our AS ${this.opts.localAsn} in the AS path)`;
       return undefined;
     }
     if (s.originatorId === this.routerIdNum) return 'ORIGINATOR_ID is our router ID (RFC 4456 §8)';
-    const cl = s.find('cluster-list');
+    const cl = findAttribute(attrs, 'cluster-list');
     if (cl && cl.clusterIds.some((c) => bgpIdToNumber(c) === this.clusterIdNum)) {
       return 'our cluster ID is in CLUSTER_LIST (RFC 4456 §8)';
     }
@@ -1000,16 +1017,17 @@ export class RouteEngine {
     if (!nextHop) return undefined;
     attrs.sort((a, b) => a.code - b.code);
     const chain = effectiveChain(n.spec.exportPolicy, 'export', !target.ibgp);
-    const prefix = keyToPrefix(key);
-    const r = evaluateChain(
-      chain,
-      {
-        prefix,
-        attributes: attrs,
-        peer: { asn: source.asn, address: source.address, ibgp: source.ibgp },
-      },
-      { localAsn: this.opts.localAsn },
-    );
+    const r: Pick<PolicyResult, 'action' | 'attributes' | 'nextHop'> = acceptsEverything(chain)
+      ? { action: 'accept', attributes: attrs, nextHop: undefined }
+      : evaluateChain(
+          chain,
+          {
+            prefix: keyToPrefix(key),
+            attributes: attrs,
+            peer: { asn: source.asn, address: source.address, ibgp: source.ibgp },
+          },
+          { localAsn: this.opts.localAsn },
+        );
     if (r.action !== 'accept') return undefined;
     if (r.nextHop === 'self') nextHop = selfNh ?? nextHop;
     else if (r.nextHop) nextHop = r.nextHop;
