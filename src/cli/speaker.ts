@@ -23,6 +23,9 @@ import { MrtRecorder } from '../speaker/mrt-recorder.js';
 import { formatAddr } from '../lib/ip.js';
 import type { Command } from './command.js';
 
+/** Shortest interval between two readings of the kernel routes that resolve next hops. */
+const NEXT_HOP_REFRESH_MS = 5000;
+
 const USAGE = `usage: nonstop speaker -c FILE [--check]
 
 Runs the nonstop BGP-4 speaker in the foreground (logs on stderr).
@@ -194,21 +197,31 @@ export const speakerCommand: Command = {
       return 1;
     }
     const timers: NodeJS.Timeout[] = [];
+    let nextHopTimer: NodeJS.Timeout | undefined;
     if (nextHops) {
-      timers.push(
-        setInterval(() => {
-          nextHops
-            .refresh()
-            .then((changed) => {
-              if (!changed) return;
-              log.info('kernel routes changed: resolving next hops again', {});
-              speaker.engine.nextHopsChanged();
-            })
-            .catch((e: unknown) =>
-              log.warn('cannot read the kernel routing table', { error: String(e) }),
-            );
-        }, 5000),
-      );
+      // Re-read the routes that resolve next hops every 5 s, less often when reading them
+      // takes long (at most 5 % of the time), and not while our own routes are still being
+      // installed (the table is busy and our routes do not resolve next hops anyway).
+      const refresh = (): void => {
+        const t0 = performance.now();
+        const again = (): void => {
+          const ms = performance.now() - t0;
+          nextHopTimer = setTimeout(refresh, Math.max(NEXT_HOP_REFRESH_MS, 20 * ms));
+        };
+        if (speaker.fibPending > 0) return again();
+        nextHops
+          .refresh()
+          .then((changed) => {
+            if (!changed) return;
+            log.info('kernel routes changed: resolving next hops again', {});
+            speaker.engine.nextHopsChanged();
+          })
+          .catch((e: unknown) =>
+            log.warn('cannot read the kernel routing table', { error: String(e) }),
+          )
+          .finally(again);
+      };
+      nextHopTimer = setTimeout(refresh, NEXT_HOP_REFRESH_MS);
     }
     if (cfg.mrt.updates) {
       timers.push(
@@ -250,6 +263,7 @@ export const speakerCommand: Command = {
           routerId: formatAddr(current.routerId),
         });
         for (const t of timers) clearInterval(t);
+        clearTimeout(nextHopTimer);
         void (async () => {
           await speaker.stop(`${sig} received`, { gracefulRestart });
           const rest = recorder.takeLog();

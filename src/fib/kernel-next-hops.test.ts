@@ -19,7 +19,13 @@ test('next hops resolve through connected and IGP routes, never through ours or 
     route('0.0.0.0/0', 4), // static default
   ];
   const nh = new KernelNextHops({
-    listKernel: async (afi) => kernel.filter((r) => r.prefix.afi === (afi ?? 1)),
+    // Like the kernel with strict dump checking: only the protocol asked for.
+    listKernel: async (afi, filter) =>
+      kernel.filter(
+        (r) =>
+          r.prefix.afi === (afi ?? 1) &&
+          (filter?.protocol === undefined || r.proto === filter.protocol),
+      ),
   });
   assert.equal(await nh.refresh(), true);
   assert.deepEqual(nh.resolve(parseAddr('198.18.1.7')!), { reachable: true, igpCost: 0 });

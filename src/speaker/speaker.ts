@@ -198,7 +198,10 @@ export class Speaker {
   private readonly log: Logger;
   private readonly startedAt: number;
   private fibQueue: Promise<unknown> = Promise.resolve();
-  private readonly fibPending = new Map<PrefixKey, FibChange>();
+  private readonly fibWaiting = new Map<PrefixKey, FibChange>();
+  /** The keys of fibWaiting in arrival order, consumed from fibHead. */
+  private fibOrder: PrefixKey[] = [];
+  private fibHead = 0;
   private fibBusy = false;
   private fibFailures = 0;
   private stopped = false;
@@ -458,29 +461,45 @@ export class Speaker {
 
   /**
    * FIB changes are coalesced: while one batch is being installed, new changes wait in
-   * `fibPending` (the last change per prefix wins) and go to the FIB as one batch when it
+   * `fibWaiting` (the last change per prefix wins) and go to the FIB as one batch when it
    * is done — few large rtnetlink batches instead of one small batch per burst of UPDATEs.
    * A batch takes at most FIB_BATCH changes (the oldest first), so that a full table does
    * not become one batch of a million route objects while the kernel waits for it.
    */
   private applyFib(changes: readonly FibChange[]): void {
-    for (const c of changes) this.fibPending.set(prefixKey(c.prefix), c);
+    for (const c of changes) {
+      const key = prefixKey(c.prefix);
+      if (!this.fibWaiting.has(key)) this.fibOrder.push(key);
+      this.fibWaiting.set(key, c);
+    }
     if (!this.fibBusy) this.fibQueue = this.drainFib();
+  }
+
+  /** FIB changes not yet handed to the FIB, plus the batch being installed, if any. */
+  get fibPending(): number {
+    return this.fibWaiting.size + (this.fibBusy ? 1 : 0);
   }
 
   private async drainFib(): Promise<void> {
     this.fibBusy = true;
     try {
-      while (this.fibPending.size > 0) {
+      while (this.fibWaiting.size > 0) {
         const batch: KernelFibChange[] = [];
-        for (const [key, c] of this.fibPending) {
+        // Oldest first, by position in fibOrder (walking the Map from its start would step
+        // over every entry already taken, batch after batch).
+        while (batch.length < FIB_BATCH && this.fibHead < this.fibOrder.length) {
+          const key = this.fibOrder[this.fibHead++]!;
+          const c = this.fibWaiting.get(key)!;
           batch.push(
             c.op === 'delete'
               ? { op: 'delete', prefix: c.prefix }
               : { op: 'replace', route: { prefix: c.prefix, nextHops: [{ gateway: c.nextHop! }] } },
           );
-          this.fibPending.delete(key);
-          if (batch.length >= FIB_BATCH) break;
+          this.fibWaiting.delete(key);
+        }
+        if (this.fibHead === this.fibOrder.length) {
+          this.fibOrder = [];
+          this.fibHead = 0;
         }
         try {
           const report = await this.deps.fib.apply(batch);
