@@ -52,9 +52,11 @@ module.exports = {
     {
       name: 'btr-voter-pure',
       comment:
-        'the BTR voter, canonical form and vote keys (btr/voter*, btr/canonical*) are the trusted base: pure, no Node I/O modules',
+        "the BTR voter, canonical form and vote keys (btr/voter*, btr/canonical*), and the hypervisor's history, replicator, update vote and UPDATE writer are the trusted base: pure, no Node I/O modules",
       severity: 'error',
-      from: { path: '^src/btr/(voter|canonical)[^/]*\\.ts$' },
+      from: {
+        path: '^src/btr/(voter|canonical|history|replicator|update-vote|update-writer)[^/]*\\.ts$',
+      },
       to: {
         dependencyTypes: ['core'],
         path: '^(node:)?(fs|net|dgram|child_process|http|https|worker_threads|os|cluster|timers)',

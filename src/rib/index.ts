@@ -5,6 +5,8 @@ export { AttrPool, AttrSet, type PoolStats } from './attr-set.js';
 export {
   IPV4_LONG_KEY_BASE,
   ipv4Key,
+  ipv4KeyAddr,
+  ipv4KeyLen,
   ipv6Key,
   keyAfi,
   keyToPrefix,

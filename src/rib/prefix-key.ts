@@ -27,6 +27,16 @@ export function ipv4Key(addr: number, len: number): number {
   return len <= 24 ? (addr >>> 8) * 32 + len : LONG_V4_BASE + (addr >>> 0) * 8 + (len - 25);
 }
 
+/** Prefix length of an IPv4 key. */
+export function ipv4KeyLen(key: number): number {
+  return key < LONG_V4_BASE ? key & 31 : ((key - LONG_V4_BASE) % 8) + 25;
+}
+
+/** Address (32-bit, host bits zero) of an IPv4 key. */
+export function ipv4KeyAddr(key: number): number {
+  return key < LONG_V4_BASE ? (key >>> 5) * 256 : Math.floor((key - LONG_V4_BASE) / 8);
+}
+
 /** Key of an IPv6 prefix from its address bytes (host bits must be zero). */
 export function ipv6Key(addr: Uint8Array, len: number): string {
   const words = (len + 15) >>> 4;
@@ -65,16 +75,8 @@ export function prefixKey(p: Prefix): PrefixKey {
 /** The prefix a key stands for. */
 export function keyToPrefix(key: PrefixKey): Prefix {
   if (typeof key === 'number') {
-    let addr: number;
-    let len: number;
-    if (key < LONG_V4_BASE) {
-      len = key % 32;
-      addr = Math.floor(key / 32) * 256;
-    } else {
-      const k = key - LONG_V4_BASE;
-      len = (k % 8) + 25;
-      addr = Math.floor(k / 8);
-    }
+    const len = ipv4KeyLen(key);
+    const addr = ipv4KeyAddr(key);
     const b = new Uint8Array(4);
     b[0] = addr >>> 24;
     b[1] = (addr >>> 16) & 0xff;

@@ -12,7 +12,7 @@
 
 import { Writer } from '../../lib/bytes.js';
 import { AFI, type Prefix } from '../../lib/ip.js';
-import { IPV4_LONG_KEY_BASE } from '../../rib/index.js';
+import { ipv4KeyAddr, ipv4KeyLen } from '../../rib/index.js';
 import {
   ATTR_DEFAULT_FLAGS,
   BGP_EXT_MAX_LEN,
@@ -191,16 +191,8 @@ export function packIpv4Keys(
     const start = w.pos;
     while (k < keys.length) {
       const key = keys[k]!;
-      let addr: number;
-      let len: number;
-      if (key < IPV4_LONG_KEY_BASE) {
-        len = key & 31;
-        addr = (key >>> 5) * 256;
-      } else {
-        const x = key - IPV4_LONG_KEY_BASE;
-        len = (x % 8) + 25;
-        addr = Math.floor(x / 8);
-      }
+      const len = ipv4KeyLen(key);
+      const addr = ipv4KeyAddr(key);
       const n = (len + 7) >>> 3;
       if (w.pos + 1 + n + (addPath ? 4 : 0) > limit && w.pos > start) break;
       if (addPath) w.u32(pathIds[k]!);
