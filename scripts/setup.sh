@@ -5,8 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Real BGP peers and reference tools (tests and benchmarks run them side by side with ours).
-debs=(bgpdump bird2 frr gobgpd exabgp iproute2 iputils-ping bzip2 tcpdump time)
+# Real BGP peers and reference tools (tests and benchmarks run them side by side with ours);
+# nftables for the transparent proxy in front of bug-tolerant-router replicas.
+debs=(bgpdump bird2 frr gobgpd exabgp iproute2 iputils-ping bzip2 tcpdump time nftables)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -72,3 +72,12 @@ export {
   type FamilyKey,
   type RouteForm,
 } from './update-writer.js';
+export type {
+  InstanceExit,
+  InstanceFibRoute,
+  InstanceSignal,
+  ProxiedNeighbor,
+  ReplicaProxy,
+  RouterInstance,
+} from './instance.js';
+export { ProxyConnector, proxiedReplicaSpec } from './transparent-proxy.js';

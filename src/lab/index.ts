@@ -14,3 +14,13 @@ export { LAB_PREFIX } from './names.js';
 export * from './daemons/index.js';
 export { waitFor, WaitAbortError, WaitTimeoutError, type WaitOptions } from '../net/wait.js';
 export { bestRoute, established } from './expect.js';
+export {
+  btrReplica,
+  LabRouterInstance,
+  proxyRuleset,
+  replicaLink,
+  replicaProxy,
+  routerAddressFor,
+  type BtrReplicaOptions,
+  type BtrRouterSpec,
+} from './btr-replica.js';

@@ -1,4 +1,5 @@
-// Can this host run lab topologies? Root, iproute2 and the daemons' binaries.
+// Can this host run lab topologies? Root, iproute2, the daemons' binaries, and nftables for
+// bug-tolerant-router replicas (kind 'btr').
 
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -12,6 +13,8 @@ const BINARIES: Record<string, string[]> = {
   frr: ['/usr/lib/frr/zebra', '/usr/lib/frr/bgpd', 'vtysh'],
   gobgp: ['gobgpd', 'gobgp'],
   exabgp: ['exabgp', '/usr/bin/python3', 'mkfifo'],
+  // Bug-tolerant-router replicas: the transparent proxy (btr-replica.ts).
+  btr: ['nft'],
 };
 
 const found = (bin: string): boolean =>

@@ -51,6 +51,10 @@ export abstract class ProcessDaemon implements Daemon {
     return p;
   }
 
+  processes(): readonly ManagedProcess[] {
+    return this.procs;
+  }
+
   running(): boolean {
     return this.procs.length > 0 && this.procs.every((p) => p.running());
   }

@@ -114,6 +114,8 @@ export interface Daemon {
   withdraw(prefix: string): Promise<void>;
   /** Everything the daemon logged so far. */
   logs(): string;
+  /** Its processes of the current run (the last start()): to watch them exit. */
+  processes?(): readonly ManagedProcess[];
   /** Removes files the daemon leaves outside its directory (after its processes died). */
   removeLeftovers?(): void;
 }
