@@ -182,7 +182,7 @@ export class NumberSlots {
 
   private grow(): void {
     const old = this.table;
-    const cap = (this.mask + 1) * 4; // fewer rehashes on the way to a full table
+    const cap = (this.mask + 1) * 2;
     this.table = new Int32Array(cap * 2).fill(EMPTY);
     this.mask = cap - 1;
     this.small = 0;
