@@ -214,10 +214,12 @@ test('nonstop <-> ExaBGP: IPv4/IPv6 routes both ways, NOTIFICATION both ways', a
   );
   assert.equal(r.status, 200, r.text);
   await receivedAtExa(exa, '198.18.0.1', 6, 4);
-  const reset = await detail(ours, '198.18.0.2');
-  assert.equal(reset.lastError?.direction, 'sent');
-  assert.equal(reset.lastError?.code, 6);
-  assert.equal(reset.lastError?.subcode, 4);
+  // Our own record of it. (Not lastError: by now a reconnection attempt of ours may have
+  // failed against ExaBGP's restarting listener and become the latest error.)
+  assert.match(
+    ours.logs(),
+    /sent NOTIFICATION 6\/4 \(Cease \/ Administrative Reset\).*peer=198\.18\.0\.2/,
+  );
   await established(ours, 2);
 
   // Our clean shutdown (SIGTERM): Cease 6/2 (Administrative Shutdown) on both sessions,
