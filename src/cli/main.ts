@@ -33,6 +33,11 @@ export const commands: readonly Entry[] = [
     load: async () => (await import('./show.js')).neighborCommand,
   },
   {
+    name: 'btr',
+    summary: 'run the bug-tolerant router (replicas, voting, recovery); btr status',
+    load: async () => (await import('./btr.js')).btrCommand,
+  },
+  {
     name: 'mrt',
     summary: 'read MRT files: dump (bgpdump-compatible), stats',
     load: async () => (await import('./mrt.js')).mrtCommand,
