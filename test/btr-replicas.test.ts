@@ -13,105 +13,19 @@
 // changes its table.
 
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import type { HypervisorEvent } from '../src/btr/hypervisor.js';
 import type { InstanceExit } from '../src/btr/instance.js';
+import { established, Lab, labAvailable, waitFor, type Daemon } from '../src/lab/index.js';
 import {
-  btrReplica,
-  established,
-  Lab,
-  labAvailable,
-  waitFor,
-  type BtrRouterSpec,
-  type Daemon,
-  type LabNode,
-  type RouteView,
-} from '../src/lab/index.js';
-import type { BtrRouterConfig } from './support/btr-router.js';
-
-const ROUTER: BtrRouterSpec = {
-  routerId: '198.18.0.1',
-  asn: 65001,
-  addresses: ['198.18.1.1/30', '198.18.2.1/30'],
-  neighbors: [
-    { address: '198.18.1.2', asn: 65002, localAddress: '198.18.1.1' },
-    { address: '198.18.2.2', asn: 65003, localAddress: '198.18.2.1' },
-  ],
-};
-
-const BIRD_ROUTES = [
-  { prefix: '198.19.2.0/24', communities: ['65002:9'] },
-  { prefix: '198.19.22.0/24' },
-];
-const FRR_ROUTES = [
-  { prefix: '198.19.3.0/24', communities: ['65003:7', '65003:8'] },
-  { prefix: '198.19.33.0/24' },
-];
-
-/** The external neighbours of one run, around a router node. */
-async function neighbours(
-  lab: Lab,
-  prefix: string,
-  router: LabNode,
-): Promise<{ bird: Daemon; frr: Daemon }> {
-  const nb = await lab.node(`${prefix}nb`);
-  const nf = await lab.node(`${prefix}nf`);
-  await lab.link(
-    { node: router, addresses: ['198.18.1.1/30'] },
-    { node: nb, addresses: ['198.18.1.2/30'] },
-  );
-  await lab.link(
-    { node: router, addresses: ['198.18.2.1/30'] },
-    { node: nf, addresses: ['198.18.2.2/30'] },
-  );
-  const bird = lab.daemon('bird', {
-    name: `${prefix}nbird`,
-    ns: nb.ns,
-    routerId: '198.18.1.2',
-    asn: 65002,
-    neighbors: [{ address: '198.18.1.1', asn: 65001, localAddress: '198.18.1.2' }],
-    originate: BIRD_ROUTES,
-  });
-  const frr = lab.daemon('frr', {
-    name: `${prefix}nfrr`,
-    ns: nf.ns,
-    routerId: '198.18.2.2',
-    asn: 65003,
-    neighbors: [{ address: '198.18.2.1', asn: 65001, localAddress: '198.18.2.2' }],
-    originate: FRR_ROUTES,
-  });
-  return { bird, frr };
-}
-
-/** A neighbour's best IPv4 routes, sorted: what the comparison with the reference is on. */
-async function table(d: Daemon): Promise<RouteView[]> {
-  return (await d.routes('ipv4'))
-    .filter((r) => r.best)
-    .sort((a, b) => (a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : 0));
-}
-
-const hasAll = (rs: RouteView[], prefixes: string[]): boolean =>
-  prefixes.every((p) => rs.some((r) => r.prefix === p));
-
-/** Established BGP connections in a namespace (the kernel's view, not the daemon's). */
-async function tcpSessions(lab: Lab, node: LabNode): Promise<number> {
-  const r = await lab.exec(node, 'ss', [
-    '-Htn',
-    'state',
-    'established',
-    '( sport = :179 or dport = :179 )',
-  ]);
-  return r.stdout.split('\n').filter((l) => l.trim() !== '').length;
-}
-
-async function uptime(d: Daemon): Promise<number> {
-  const [n] = await d.neighbors();
-  assert.equal(n?.state, 'established', `${d.spec.name}: ${JSON.stringify(n)}`);
-  return n?.uptime ?? -1;
-}
+  ROUTER,
+  WANT,
+  btrRouter,
+  hasAll,
+  neighbours,
+  table,
+  tcpSessions,
+  uptime,
+} from './support/btr-lab.js';
 
 test('BTR with real replicas (nonstop, BIRD 2, FRR) between real BIRD and FRR neighbours', async (t) => {
   if (!labAvailable(['bird', 'frr', 'btr']))
@@ -120,83 +34,19 @@ test('BTR with real replicas (nonstop, BIRD 2, FRR) between real BIRD and FRR ne
   t.after(() => lab.destroy());
 
   // --- the bug-tolerant router and the reference router, side by side ---------------------
-  const rt = await lab.node('rt');
+  const router = await btrRouter(lab);
+  const { replicas, events, context } = router;
+  const btr = router.neighbours;
   const xrt = await lab.node('xrt');
-  const btr = await neighbours(lab, '', rt);
   const ref = await neighbours(lab, 'x', xrt);
   const plain = lab.daemon('nonstop', { ...ROUTER, name: 'xrouter', ns: xrt.ns, logLevel: 'info' });
 
-  // nonstop and BIRD connect, as they would to the neighbours; FRR is passive and the
-  // hypervisor connects to it (the paper's virtd).
-  const kinds = [
-    ['rnon', 'nonstop', 'accept'],
-    ['rbird', 'bird', 'accept'],
-    ['rfrr', 'frr', 'connect'],
-  ] as const;
-  const replicas = await Promise.all(
-    kinds.map(([name, kind, mode], slot) =>
-      btrReplica(lab, {
-        name,
-        kind,
-        mode,
-        router: ROUTER,
-        routerNode: rt,
-        slot,
-        daemon: { logLevel: 'info' },
-      }),
-    ),
-  );
-  const cfg: BtrRouterConfig = {
-    hypervisor: {
-      router: { asn: ROUTER.asn, routerId: ROUTER.routerId },
-      neighbors: ROUTER.neighbors.map((n) => ({
-        name: n.address,
-        address: n.address,
-        asn: n.asn,
-        localAddress: n.localAddress!,
-        holdTime: 9,
-        fsm: { connectRetryTime: 1 },
-      })),
-      listen: ROUTER.neighbors.map((n) => ({ address: n.localAddress!, port: 179 })),
-      voting: { strategy: { kind: 'continuous-majority' }, steadyMs: 1000 },
-      catchUp: { quietMs: 1000, maxMs: 10_000 },
-    },
-    replicas: replicas.map((r) => ({ name: r.name, proxy: r.proxy })),
-  };
-  const cfgFile = join(lab.dir, 'btr-router.json');
-  writeFileSync(cfgFile, JSON.stringify(cfg, null, 2));
-  const runner = fileURLToPath(new URL('./support/btr-router.js', import.meta.url));
-  const hv = lab.spawn(rt, process.execPath, [runner, cfgFile], { name: 'hypervisor' });
-  const events = (): HypervisorEvent[] =>
-    hv
-      .logTail(1e9)
-      .split('\n')
-      .flatMap((l) => {
-        try {
-          const o = JSON.parse(l) as { event?: HypervisorEvent };
-          return o.event ? [o.event] : [];
-        } catch {
-          return [];
-        }
-      });
-  const context = (): string => `hypervisor:\n${hv.logTail(4000)}`;
-
-  await Promise.all([
-    ...replicas.map((r) => r.start()),
-    btr.bird.start(),
-    btr.frr.start(),
-    plain.start(),
-    ref.bird.start(),
-    ref.frr.start(),
-  ]);
+  await Promise.all([router.start(), plain.start(), ref.bird.start(), ref.frr.start()]);
 
   // --- transparency: one session per neighbour, the reference's tables ---------------------
   await Promise.all([btr.bird, btr.frr, ref.bird, ref.frr].map((d) => established(d, 1)));
-  const want = {
-    bird: FRR_ROUTES.map((r) => r.prefix),
-    frr: BIRD_ROUTES.map((r) => r.prefix),
-  };
-  const converged = async (d: Daemon, prefixes: string[]): Promise<RouteView[]> =>
+  const want = WANT;
+  const converged = async (d: Daemon, prefixes: string[]) =>
     waitFor(() => table(d), {
       what: `${d.spec.name} to learn ${prefixes.join(', ')}`,
       until: (rs) => hasAll(rs, prefixes),

@@ -13,8 +13,8 @@ import { BgpClient, startSpeaker, type SpeakerProcess } from './support/bgp-clie
 
 const HOST = '127.0.0.1';
 const PEER = { address: '127.2.0.2', asn: 65002 };
-const FIRST = '192.0.2.0/24';
-const ADDED = '198.51.100.0/24';
+const FIRST = '198.19.200.0/24';
+const ADDED = '198.19.201.0/24';
 
 function config(env: { host: string; port: number; socket: string }, extra: string[]): string {
   return [

@@ -4,6 +4,7 @@
 // hops rewritten to the injector's lab address and a sentinel route appended to every
 // session so the monitor can tell when the DUT has worked through each stream.
 
+import { seededRandom as rng } from '../../src/lib/random.js';
 import { formatAddr } from '../../src/lib/ip.js';
 import { readMrtBatches } from '../../src/mrt/reader.js';
 import { decodeBgp4mpMessage } from '../../src/mrt/records.js';
@@ -47,18 +48,6 @@ export interface Workload {
   /** …or, with sentinels, when it has seen every session's sentinel route. */
   sentinels?: number;
   notes: string[];
-}
-
-/** mulberry32: small, seeded, good enough for shaping test data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Sampler for an integer histogram (index = value). */

@@ -130,6 +130,7 @@ replicas:
     windowMs: 60000,
   });
   assert.equal(r.value.control.socket, '/run/nonstop/btr.sock');
+  assert.deepEqual(r.value.fib, { mode: 'memory', table: 254, pollMs: 500 });
 });
 
 /** The formatted errors of `yaml`. */
@@ -246,4 +247,16 @@ replicas:
     ],
   );
   assert.deepEqual(r.value.neighbors[0]?.import, { kind: 'reject-all' });
+});
+
+test('fib: mode, table and poll-ms, with mistakes at their line and column', () => {
+  const base = `${HEAD}${ONE_NEIGHBOR}replicas: [{ name: a, implementation: nonstop }]\n`;
+  const r = parseBtrConfig(`${base}fib: { mode: kernel, table: 100, poll-ms: 250 }\n`, 'b.yaml');
+  assert.ok(r.ok);
+  assert.deepEqual(r.value.fib, { mode: 'kernel', table: 100, pollMs: 250 });
+  const e = errors(`${base}fib: { mode: netlink, table: 255, poll-ms: 1 }\n`);
+  assert.equal(e.length, 3);
+  assert.match(e[0]!, /^btr\.yaml:6:8: fib\.mode: expected one of memory, kernel, none/);
+  assert.match(e[1]!, /fib\.table: expected a routing table id other than 255/);
+  assert.match(e[2]!, /fib\.poll-ms: expected an integer from 50 to 3600000/);
 });

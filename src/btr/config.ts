@@ -42,9 +42,12 @@ export const BTR_TOP_LEVEL_KEYS = [
   'replicas',
   'voting',
   'recovery',
+  'fib',
   'control',
   'log',
 ] as const;
+
+export const FIB_MODES = ['memory', 'kernel', 'none'] as const;
 
 export const BTR_DEFAULTS = {
   controlSocket: '/run/nonstop/btr.sock',
@@ -54,6 +57,9 @@ export const BTR_DEFAULTS = {
   backoffInitialMs: 1000,
   backoffMaxMs: 60000,
   startTimeoutS: 120,
+  fibMode: 'memory',
+  fibTable: 254,
+  fibPollMs: 500,
 } as const;
 
 export interface InterfaceConfig {
@@ -123,6 +129,16 @@ export interface BtrConfig {
     readonly maxRestarts: number;
     readonly startTimeoutMs: number;
   };
+  /**
+   * The FIB voter: where the voted routes go. memory: an in-memory FIB (shown in status);
+   * kernel: the router's namespace's routing table `table`; none: no FIB vote.
+   */
+  readonly fib: {
+    readonly mode: (typeof FIB_MODES)[number];
+    readonly table: number;
+    /** How often the FIB of a replica that cannot push its changes is read (ms). */
+    readonly pollMs: number;
+  };
   readonly control: { readonly socket: string; readonly http?: string };
   readonly log: {
     readonly level: 'debug' | 'info' | 'warn' | 'error';
@@ -191,6 +207,7 @@ export function parseBtrConfig(text: string, file: string): Result<BtrConfig, Co
   const replicas = readReplicas(r, root);
   const voting = readVoting(r, root, replicas);
   const recovery = readRecovery(r, root);
+  const fib = readFib(r, root);
   const control = readControl(r, root);
   const log = readLog(r, root);
   for (const w of doc.warnings) {
@@ -210,6 +227,7 @@ export function parseBtrConfig(text: string, file: string): Result<BtrConfig, Co
     replicas,
     voting,
     recovery,
+    fib,
     control,
     log,
     warnings: sortErrors(r.warnings),
@@ -538,6 +556,19 @@ function readRecovery(r: Reader, root: MapView): BtrConfig['recovery'] {
     startTimeoutMs:
       (m?.get('start-timeout-s', BTR_DEFAULTS.startTimeoutS, int(0, 86400)) ??
         BTR_DEFAULTS.startTimeoutS) * 1000,
+  };
+}
+
+function readFib(r: Reader, root: MapView): BtrConfig['fib'] {
+  const m = section(r, root, 'fib', ['mode', 'table', 'poll-ms']);
+  return {
+    mode: m?.get('mode', BTR_DEFAULTS.fibMode, oneOf(FIB_MODES)) ?? BTR_DEFAULTS.fibMode,
+    table:
+      m?.get('table', BTR_DEFAULTS.fibTable, (r2, s2) => {
+        const t = int(1, 0xffffffff)(r2, s2);
+        return t === 255 ? r2.expected(s2, 'a routing table id other than 255 (local)') : t;
+      }) ?? BTR_DEFAULTS.fibTable,
+    pollMs: m?.get('poll-ms', BTR_DEFAULTS.fibPollMs, int(50, 3600000)) ?? BTR_DEFAULTS.fibPollMs,
   };
 }
 

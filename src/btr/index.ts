@@ -81,3 +81,14 @@ export type {
   RouterInstance,
 } from './instance.js';
 export { ProxyConnector, proxiedReplicaSpec } from './transparent-proxy.js';
+export {
+  FibPoller,
+  FibVote,
+  ObservedFib,
+  fibGateways,
+  type FibVoteEvent,
+  type FibVoteOptions,
+  type FibVoteStatus,
+  type PolledReplica,
+} from './fib-vote.js';
+export { BuggyFib, BuggyTransport, type Bug } from './buggy-replica.js';

@@ -8,7 +8,13 @@ import fc from 'fast-check';
 import type { ManualClock } from '../lib/clock.js';
 import { createLogger } from '../lib/log.js';
 import { parseAddr, parsePrefix, type Prefix } from '../lib/ip.js';
-import type { Connector, Endpoint, Listener, Transport, TransportStats } from '../net/transport.js';
+import {
+  ForwardingTransport,
+  type Connector,
+  type Endpoint,
+  type Listener,
+  type Transport,
+} from '../net/transport.js';
 import { MemoryFib } from '../fib/index.js';
 import { parseSpeakerConfig, type SpeakerConfig } from '../speaker/config/index.js';
 import { Speaker, capabilitiesFor } from '../speaker/speaker.js';
@@ -96,45 +102,7 @@ export async function until(
 // Transports.
 
 /** A transport wrapper: subclasses see every write. */
-export class WrappedTransport implements Transport {
-  constructor(protected readonly inner: Transport) {}
-  get kind(): string {
-    return this.inner.kind;
-  }
-  get local(): Endpoint {
-    return this.inner.local;
-  }
-  get remote(): Endpoint {
-    return this.inner.remote;
-  }
-  write(bytes: Uint8Array): boolean {
-    return this.inner.write(bytes);
-  }
-  onData(cb: (chunk: Uint8Array) => void): void {
-    this.inner.onData(cb);
-  }
-  onDrain(cb: () => void): void {
-    this.inner.onDrain(cb);
-  }
-  onClose(cb: (err?: Error) => void): void {
-    this.inner.onClose(cb);
-  }
-  pause(): void {
-    this.inner.pause();
-  }
-  resume(): void {
-    this.inner.resume();
-  }
-  end(): void {
-    this.inner.end();
-  }
-  destroy(): void {
-    this.inner.destroy();
-  }
-  stats(): TransportStats {
-    return this.inner.stats();
-  }
-}
+export class WrappedTransport extends ForwardingTransport {}
 
 /**
  * One process's view of a network: `kill()` resets every connection and closes every

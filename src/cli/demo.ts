@@ -1,5 +1,6 @@
-// `nonstop demo` — the README's main job: shows, on embedded data and in a few seconds,
-// what the foundation does. No setup beyond `npm start`, no network, no root needed:
+// `nonstop demo` is the README's main job: the bug-tolerant router demo (demo-btr.ts).
+// `nonstop demo speaker` shows, on embedded data and in a few seconds, what the foundation
+// does. No setup beyond `npm start`, no network, no root needed:
 //   1. routes are encoded as BGP UPDATEs and sent as one TCP-like byte stream, cut at
 //      random places, through the framer and decoder (as a session would see them);
 //   2. malformed input gets its RFC 7606 outcome instead of a crash;
@@ -7,8 +8,8 @@
 //      bgpdump-compatible formatter and, when installed, by bgpdump itself for comparison.
 //   4. two nonstop speakers, built from embedded YAML, connect over an in-memory transport
 //      and exchange routes; one stops with a Cease and the other withdraws.
-// Later issues grow this into the bug-tolerant-router demo.
 
+import { seededRandom } from '../lib/random.js';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,6 +35,7 @@ import { MemoryNetwork } from '../net/memory.js';
 import { MemoryFib } from '../fib/index.js';
 import { parseSpeakerConfig } from '../speaker/config/index.js';
 import { Speaker } from '../speaker/speaker.js';
+import { runBtrDemo } from './demo-btr.js';
 
 /** Documentation ASNs (RFC 5398) and benchmarking/documentation addresses only. */
 interface DemoRoute {
@@ -110,17 +112,6 @@ function updateOf(r: DemoRoute): UpdateMessage {
   };
 }
 
-/** A small deterministic RNG (mulberry32), so every run cuts the stream the same way. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) >>> 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function section(title: string): void {
   process.stdout.write(`\n== ${title}\n`);
 }
@@ -128,7 +119,7 @@ function section(title: string): void {
 function streamDemo(messages: Uint8Array[]): void {
   section('1. a BGP byte stream, cut at random places, framed and decoded');
   const stream = Buffer.concat(messages);
-  const rand = rng(7);
+  const rand = seededRandom(7);
   const framer = new Framer();
   const cuts: number[] = [];
   let decoded = 0;
@@ -313,27 +304,45 @@ async function speakerDemo(): Promise<void> {
   await b.stop('demo over');
 }
 
+const USAGE = `usage: nonstop demo [speaker]
+
+  nonstop demo           a bug-tolerant router masking a buggy replica, live: three in-process
+                         nonstop replicas with diversity, one deliberately buggy; what the
+                         neighbours receive, the voters' fault reports, the supervisor's
+                         restart, the FIB voter's result (the README's main command)
+  nonstop demo speaker   the foundation: BGP codec on a randomly split byte stream, RFC 7606
+                         handling of malformed input, MRT writing and bgpdump-compatible
+                         reading, and two nonstop speakers exchanging routes in memory
+`;
+
+async function speakerDemoAll(): Promise<number> {
+  process.stdout.write('nonstop demo speaker — the foundation (codec, MRT, speaker)\n');
+  const messages = ROUTES.map((r) => encodeMessage(updateOf(r), ctx));
+  streamDemo(messages);
+  malformedDemo(messages[0]!);
+  mrtDemo(messages);
+  await speakerDemo();
+  process.stdout.write(
+    '\nNext: `npx nonstop demo` (the bug-tolerant router), `npx nonstop speaker -c FILE` (docs/speaker.md), `npm test`.\n',
+  );
+  return typeof process.exitCode === 'number' ? process.exitCode : 0;
+}
+
 export const demoCommand: Command = {
   name: 'demo',
-  summary: 'show the system working on an embedded example (the README main job)',
+  summary:
+    'a bug-tolerant router masking a buggy replica, live (the README main job); demo speaker',
   async run(args: string[]): Promise<number> {
     if (args.includes('-h') || args.includes('--help')) {
-      process.stdout.write(
-        'usage: nonstop demo\n\nRuns an embedded demonstration: BGP codec on a randomly split byte stream,\n' +
-          'RFC 7606 handling of malformed input, MRT writing and bgpdump-compatible reading,\n' +
-          'and two nonstop speakers exchanging routes over an in-memory transport.\n',
-      );
+      process.stdout.write(USAGE);
       return 0;
     }
-    process.stdout.write('nonstop demo — BGP routing that does not stop (codec, MRT, speaker)\n');
-    const messages = ROUTES.map((r) => encodeMessage(updateOf(r), ctx));
-    streamDemo(messages);
-    malformedDemo(messages[0]!);
-    mrtDemo(messages);
-    await speakerDemo();
-    process.stdout.write(
-      '\nNext: `npx nonstop speaker -c FILE` (docs/speaker.md), `npx nonstop mrt dump -m FILE`, `npm test`.\n',
-    );
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    if (args[0] === 'speaker') return speakerDemoAll();
+    if (args.length > 0) {
+      process.stderr.write(`nonstop demo: unknown argument '${args[0]}'\n\n${USAGE}`);
+      return 2;
+    }
+    const r = await runBtrDemo((s) => void process.stdout.write(s));
+    return r.ok ? 0 : 1;
   },
 };

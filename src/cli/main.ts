@@ -14,7 +14,8 @@ interface Entry {
 export const commands: readonly Entry[] = [
   {
     name: 'demo',
-    summary: 'show the system working on an embedded example (the README main job)',
+    summary:
+      'a bug-tolerant router masking a buggy replica, live (the README main job); demo speaker',
     load: async () => (await import('./demo.js')).demoCommand,
   },
   {

@@ -299,8 +299,12 @@ export async function btrReplica(lab: Lab, o: BtrReplicaOptions): Promise<LabRou
     name: o.name,
     ns: node.ns,
     kernelFib: true,
+    // Every router address sits on the replica's one interface, so BIRD would see the other
+    // neighbours on a shared subnet and pass their next hops on (third party, RFC 4271
+    // §5.1.3) — which the router, with one link per neighbour, never does.
     neighbors: o.router.neighbors.map((n) => ({
       ...n,
+      nextHopSelf: true,
       ...(mode === 'connect' ? { passive: true } : {}),
     })),
   };

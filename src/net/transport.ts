@@ -38,6 +38,50 @@ export interface Transport {
   stats(): TransportStats;
 }
 
+/**
+ * A transport that passes everything to another one: the base of wrappers that change
+ * one thing (what is written, what is delivered, when it closes) and forward the rest.
+ */
+export class ForwardingTransport implements Transport {
+  constructor(protected readonly inner: Transport) {}
+  get kind(): string {
+    return this.inner.kind;
+  }
+  get local(): Endpoint {
+    return this.inner.local;
+  }
+  get remote(): Endpoint {
+    return this.inner.remote;
+  }
+  write(bytes: Uint8Array): boolean {
+    return this.inner.write(bytes);
+  }
+  onData(cb: (chunk: Uint8Array) => void): void {
+    this.inner.onData(cb);
+  }
+  onDrain(cb: () => void): void {
+    this.inner.onDrain(cb);
+  }
+  onClose(cb: (err?: Error) => void): void {
+    this.inner.onClose(cb);
+  }
+  pause(): void {
+    this.inner.pause();
+  }
+  resume(): void {
+    this.inner.resume();
+  }
+  end(): void {
+    this.inner.end();
+  }
+  destroy(): void {
+    this.inner.destroy();
+  }
+  stats(): TransportStats {
+    return this.inner.stats();
+  }
+}
+
 /** Opens outgoing transports and accepts incoming ones. */
 export interface Connector {
   connect(remote: Endpoint, local?: { address?: string; port?: number }): Promise<Transport>;

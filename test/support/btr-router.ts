@@ -3,15 +3,25 @@
 // open sockets in another namespace, so the hypervisor lives in a process of its own
 // there. Its replicas are reached through their proxies (src/btr/transparent-proxy.ts),
 // over kernel TCP in this namespace. Every hypervisor event is printed as one JSON line on
-// stdout; SIGTERM stops it (Cease to everyone).
+// stdout (`{ event, wall }`, wall = Date.now()); SIGTERM stops it (Cease to everyone);
+// SIGUSR2 prints the status.
+//
+// Fault injection (src/btr/fault-inject.ts): a replica with `faults` has its sessions
+// wrapped by a FaultInjector; its bug schedule starts on SIGUSR1 (`{ armed, wall }`), so a
+// test arms it once the router has converged. Fault events are printed as `{ fault, wall }`.
+// With `logSent`, every UPDATE the router sends to a neighbour is printed as
+// `{ sent: neighbour address, hex, wall }`: the complete record of what left the router.
 
 import { readFileSync } from 'node:fs';
-import type { HypervisorConfig } from '../../src/btr/hypervisor.js';
+import { FaultInjector, type FaultEvent, type FaultSpec } from '../../src/btr/fault-inject.js';
+import type { HypervisorConfig, HypervisorEvent, VoteEvent } from '../../src/btr/hypervisor.js';
 import { Hypervisor } from '../../src/btr/hypervisor.js';
 import type { ReplicaProxy } from '../../src/btr/instance.js';
 import { proxiedReplicaSpec } from '../../src/btr/transparent-proxy.js';
 import { systemClock } from '../../src/lib/clock.js';
+import type { Connector, Transport } from '../../src/net/transport.js';
 import { TcpConnector } from '../../src/net/tcp.js';
+import { Framer, MSG } from '../../src/wire/index.js';
 
 export interface BtrRouterConfig {
   readonly hypervisor: Omit<HypervisorConfig, 'replicas'>;
@@ -19,7 +29,44 @@ export interface BtrRouterConfig {
     readonly name: string;
     readonly proxy: ReplicaProxy;
     readonly startDelayMs?: number;
+    /** Corrupt / slow this replica's outputs (armed by SIGUSR1). */
+    readonly faults?: FaultSpec;
   }[];
+  /** Print every UPDATE sent to a neighbour. */
+  readonly logSent?: boolean;
+}
+
+/** One JSON line of the runner's output (see the header). */
+export type BtrRouterLine =
+  | { readonly event: HypervisorEvent | VoteEvent; readonly wall: number }
+  | { readonly fault: FaultEvent; readonly wall: number }
+  | { readonly sent: string; readonly hex: string; readonly wall: number }
+  | { readonly armed: true; readonly wall: number }
+  | { readonly started: true; readonly wall: number };
+
+const print = (o: object): void =>
+  void process.stdout.write(`${JSON.stringify({ ...o, wall: Date.now() })}\n`);
+
+/** The router's side, with every UPDATE written to a neighbour printed. */
+function tapped(base: Connector): Connector {
+  const tap = (t: Transport): Transport => {
+    const framer = new Framer({ extendedMessage: true });
+    const write = t.write.bind(t);
+    t.write = (bytes: Uint8Array): boolean => {
+      framer.push(bytes);
+      for (let m = framer.next(); m instanceof Uint8Array; m = framer.next()) {
+        if (m[18] === MSG.UPDATE) {
+          print({ sent: t.remote.address, hex: Buffer.from(m).toString('hex') });
+        }
+      }
+      return write(bytes);
+    };
+    return t;
+  };
+  return {
+    connect: async (remote, local) => tap(await base.connect(remote, local)),
+    listen: (local, onAccept) => base.listen(local, (t) => onAccept(tap(t))),
+  };
 }
 
 async function main(): Promise<void> {
@@ -27,20 +74,27 @@ async function main(): Promise<void> {
   if (!file) throw new Error('usage: btr-router.js CONFIG.json');
   const cfg = JSON.parse(readFileSync(file, 'utf8')) as BtrRouterConfig;
   const tcp = new TcpConnector();
-  const print = (o: object): void => void process.stdout.write(`${JSON.stringify(o)}\n`);
+  const injectors: FaultInjector[] = [];
   const hv = new Hypervisor(
     {
       ...cfg.hypervisor,
-      replicas: cfg.replicas.map((r) =>
-        proxiedReplicaSpec(
+      replicas: cfg.replicas.map((r) => {
+        const spec = proxiedReplicaSpec(
           r,
           tcp,
           r.startDelayMs !== undefined ? { startDelayMs: r.startDelayMs } : {},
-        ),
-      ),
+        );
+        if (!r.faults) return spec;
+        const inj = new FaultInjector(r.name, r.faults, {
+          clock: systemClock,
+          onEvent: (e) => print({ fault: e }),
+        });
+        injectors.push(inj);
+        return { ...spec, connector: inj.connector(spec.connector) };
+      }),
     },
     {
-      connector: tcp,
+      connector: cfg.logSent ? tapped(tcp) : tcp,
       clock: systemClock,
       random: Math.random,
       onEvent: (e) => print({ event: e }),
@@ -56,6 +110,10 @@ async function main(): Promise<void> {
     void hv.stop('test over').finally(() => process.exit(0));
   });
   process.on('SIGUSR2', () => print({ status: hv.status() }));
+  process.on('SIGUSR1', () => {
+    for (const i of injectors) i.arm();
+    print({ armed: true });
+  });
   await hv.start();
   print({ started: true });
 }

@@ -81,7 +81,7 @@ export function birdConfig(spec: DaemonSpec, originate: RouteSpec[]): string {
       .map(
         (f) =>
           `  ${f} { import all; export ${n.receiveOnly ? 'none' : `filter nst_export${f === 'ipv4' ? '4' : '6'}`};` +
-          `${n.addPath ? ' add paths on;' : ''} };\n`,
+          `${n.addPath ? ' add paths on;' : ''}${n.nextHopSelf ? ' next hop self;' : ''} };\n`,
       )
       .join('');
     c +=

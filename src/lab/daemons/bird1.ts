@@ -81,6 +81,7 @@ function bgpBlock(spec: DaemonSpec, n: NeighborSpec, i: number, v: string): stri
     (n.gracefulRestart ? '  graceful restart on;\n' : '') +
     (n.routeReflectorClient ? '  rr client;\n' : '') +
     (n.addPath ? '  add paths on;\n' : '') +
+    (n.nextHopSelf ? '  next hop self;\n' : '') +
     (n.birdOptions ? `  ${n.birdOptions}\n` : '') +
     `  import all;\n` +
     `  export ${n.receiveOnly ? 'none' : `filter nst_export${v}`};\n` +

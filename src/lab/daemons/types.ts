@@ -28,6 +28,11 @@ export interface NeighborSpec {
   gracefulRestart?: boolean;
   /** iBGP: the neighbour is a route-reflector client of this daemon (RFC 4456). */
   routeReflectorClient?: boolean;
+  /**
+   * BIRD only: `next hop self` towards this neighbour, even where BIRD would pass a third-party
+   * next hop on a shared subnet (RFC 4271 §5.1.3). FRR and nonstop set it for eBGP anyway.
+   */
+  nextHopSelf?: boolean;
   /** BIRD only: raw options added inside this neighbour's `protocol bgp` block. */
   birdOptions?: string;
   /** Accept the neighbour's routes but send it none (export policy: reject all). */

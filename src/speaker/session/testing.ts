@@ -3,12 +3,12 @@
 
 import type { Clock } from '../../lib/clock.js';
 import type { PeerConfig, Negotiated } from '../../fsm/index.js';
-import type {
-  Connector,
-  Endpoint,
-  Listener,
-  Transport,
-  TransportStats,
+import {
+  ForwardingTransport,
+  type Connector,
+  type Endpoint,
+  type Listener,
+  type Transport,
 } from '../../net/transport.js';
 import { Framer, type RouteRefreshMessage, type UpdateMessage } from '../../wire/index.js';
 import { frame, hex } from '../../wire/testing.js';
@@ -59,49 +59,21 @@ export function recorder(): { rec: Recorded; events: Partial<PeerEvents> } {
 }
 
 /** A transport whose writes can be dropped (to silence a side) and whose input is kept. */
-export class TapTransport implements Transport {
+export class TapTransport extends ForwardingTransport {
   muted = false;
   readonly received: Uint8Array[] = [];
 
-  constructor(private readonly inner: Transport) {}
-  get kind(): string {
-    return this.inner.kind;
+  constructor(inner: Transport) {
+    super(inner);
   }
-  get local(): Endpoint {
-    return this.inner.local;
-  }
-  get remote(): Endpoint {
-    return this.inner.remote;
-  }
-  write(bytes: Uint8Array): boolean {
+  override write(bytes: Uint8Array): boolean {
     return this.muted ? true : this.inner.write(bytes);
   }
-  onData(cb: (chunk: Uint8Array) => void): void {
+  override onData(cb: (chunk: Uint8Array) => void): void {
     this.inner.onData((c) => {
       this.received.push(c.slice());
       cb(c);
     });
-  }
-  onDrain(cb: () => void): void {
-    this.inner.onDrain(cb);
-  }
-  onClose(cb: (err?: Error) => void): void {
-    this.inner.onClose(cb);
-  }
-  pause(): void {
-    this.inner.pause();
-  }
-  resume(): void {
-    this.inner.resume();
-  }
-  end(): void {
-    this.inner.end();
-  }
-  destroy(): void {
-    this.inner.destroy();
-  }
-  stats(): TransportStats {
-    return this.inner.stats();
   }
 
   /** The messages received so far, framed. */
