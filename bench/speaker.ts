@@ -10,9 +10,7 @@
 // Writes bench/results/speaker-<timestamp>.json; a full run (not --quick) also rewrites the
 // generated part of docs/performance.md and docs/performance-speaker.svg.
 
-import { spawnSync } from 'node:child_process';
 import {
-  existsSync,
   mkdirSync,
   mkdtempSync,
   copyFileSync,
@@ -21,21 +19,23 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { cpus, release, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { labProblems } from '../src/lab/index.js';
+import {
+  birdVersion,
+  frrVersion,
+  gitDescribe,
+  gobgpVersion,
+  machineBase,
+  projectRoot,
+  replaceDocBlock,
+} from './speaker/host.js';
 import { describeModel, ipv6LengthsFromUpdates, modelFromRibDump } from './speaker/model.js';
 import { topFunctions } from './speaker/profile.js';
 import { chart, markdownTable, summarize, targetTable, targets } from './speaker/report.js';
 import { runOnce, type DutKind, type RunResult } from './speaker/run.js';
 import { makeW1, makeW2, makeW3, makeW4, type Workload } from './speaker/workloads.js';
-
-function projectRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
-  return dir;
-}
 
 const root = projectRoot();
 const data = resolve(root, '../shared/data');
@@ -112,22 +112,8 @@ function parseArgs(argv: string[]): Args {
 
 const log = (s: string): void => void process.stderr.write(`${s}\n`);
 
-function version(cmd: string, args: string[], re: RegExp): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  return re.exec(`${r.stdout}${r.stderr}`)?.[1] ?? '?';
-}
-
 function machine(): string {
-  const cpu = cpus()[0]?.model.trim() ?? '?';
-  const os = existsSync('/etc/debian_version')
-    ? `Debian ${readFileSync('/etc/debian_version', 'utf8').trim()}`
-    : 'Linux';
-  return (
-    `${cpus().length} vCPU ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${os} (kernel ${release()}), ` +
-    `Node.js ${process.version}, BIRD ${version('bird', ['--version'], /version (\S+)/)}, ` +
-    `GoBGP ${version('gobgpd', ['--version'], /version (\S+)/)}, ` +
-    `FRR ${version('/usr/lib/frr/bgpd', ['--version'], /version (\S+)/)}`
-  );
+  return `${machineBase()}, BIRD ${birdVersion()}, GoBGP ${gobgpVersion()}, FRR ${frrVersion()}`;
 }
 
 async function buildWorkloads(
@@ -245,14 +231,11 @@ async function main(): Promise<void> {
   const table = markdownTable(rows, prefixesOf);
   const tgt = targets(rows);
   const when = new Date().toISOString();
-  const git = spawnSync('git', ['-C', root, 'describe', '--always', '--dirty'], {
-    encoding: 'utf8',
-  });
   const out = {
     date: when,
     machine: machine(),
     /** The tree the nonstop DUT ran from (others edit src/speaker concurrently). */
-    git: git.stdout.trim(),
+    git: gitDescribe(root),
     args: a,
     model,
     workloads: workloads.map((w) => ({
@@ -284,17 +267,7 @@ async function main(): Promise<void> {
       (profile
         ? `\nnonstop on W1, \`--cpu-prof\` of the DUT process, top functions by self time:\n\n${profile}\n`
         : '');
-    const docPath = join(root, 'docs', 'performance.md');
-    const doc = readFileSync(docPath, 'utf8');
-    const begin = '<!-- bench:speaker:begin -->';
-    const end = '<!-- bench:speaker:end -->';
-    const i = doc.indexOf(begin);
-    const j = doc.indexOf(end);
-    const next =
-      i >= 0 && j > i
-        ? `${doc.slice(0, i + begin.length)}\n${gen}${doc.slice(j)}`
-        : `${doc.trimEnd()}\n\n${begin}\n${gen}${end}\n`;
-    writeFileSync(docPath, next);
+    replaceDocBlock(join(root, 'docs', 'performance.md'), 'speaker', gen);
     log(`docs/performance.md and docs/performance-speaker.svg updated`);
   }
 }

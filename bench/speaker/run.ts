@@ -4,12 +4,10 @@
 // child processes are ours and are killed here (and by the lab's exit handler, which kills
 // everything left in its namespaces).
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { pidAlive } from '../../src/net/process.js';
 import { Lab, type DaemonSpec, type NeighborSpec } from '../../src/lab/index.js';
+import { startChild, waitEvent, type Child } from './child.js';
 import { namespacePids, sample } from './proc.js';
 import { monoMs as monoNow } from './session.js';
 import { ADDR, type Workload } from './workloads.js';
@@ -46,92 +44,6 @@ export interface RunResult {
 
 const HOLD = 240;
 const here = import.meta.dirname;
-
-interface Child {
-  proc: ChildProcess;
-  events: Record<string, unknown>[];
-  waiters: ((e: Record<string, unknown>) => void)[];
-  stderr: string;
-}
-
-const children = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of children) c.kill('SIGKILL');
-});
-
-function startChild(ns: string, script: string, cfg: unknown, dir: string, name: string): Child {
-  const cfgPath = join(dir, `${name}.json`);
-  writeFileSync(cfgPath, JSON.stringify(cfg));
-  const proc = spawn(
-    'ip',
-    [
-      'netns',
-      'exec',
-      ns,
-      process.execPath,
-      '--max-old-space-size=4096',
-      join(here, script),
-      cfgPath,
-    ],
-    { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } },
-  );
-  children.add(proc);
-  const c: Child = { proc, events: [], waiters: [], stderr: '' };
-  proc.stderr!.on('data', (d: Buffer) => (c.stderr = (c.stderr + d.toString()).slice(-4000)));
-  createInterface({ input: proc.stdout! }).on('line', (line) => {
-    let e: Record<string, unknown>;
-    try {
-      e = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      return;
-    }
-    c.events.push(e);
-    for (const w of c.waiters) w(e);
-  });
-  proc.on('exit', (code) => {
-    children.delete(proc);
-    const e = { event: 'exit', code, why: `${name} exited (${code}): ${c.stderr.trim()}` };
-    c.events.push(e);
-    for (const w of c.waiters) w(e);
-  });
-  return c;
-}
-
-/** Resolves with the first event named `name`; rejects on error/exit events or timeout. */
-function waitEvent(
-  c: Child,
-  name: string,
-  timeoutMs: number,
-  who: string,
-  check?: () => string | undefined,
-): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const done = (f: () => void): void => {
-      clearTimeout(timer);
-      clearInterval(poll);
-      c.waiters = c.waiters.filter((w) => w !== on);
-      f();
-    };
-    const on = (e: Record<string, unknown>): void => {
-      if (e.event === name) done(() => resolve(e));
-      else if (e.event === 'error' || e.event === 'exit')
-        done(() => reject(new Error(`${who}: ${String(e.why)}`)));
-    };
-    const timer = setTimeout(
-      () =>
-        done(() =>
-          reject(new Error(`${who}: no "${name}" within ${Math.round(timeoutMs / 1000)} s`)),
-        ),
-      timeoutMs,
-    );
-    const poll = setInterval(() => {
-      const why = check?.();
-      if (why) done(() => reject(new Error(why)));
-    }, 500);
-    c.waiters.push(on);
-    for (const e of c.events) on(e);
-  });
-}
 
 export interface RunOptions {
   workload: Workload;
@@ -213,7 +125,7 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
     const fams = [...new Set(w.streams.map((s) => s.family))];
     mon = startChild(
       nm.ns,
-      'monitor.js',
+      join(here, 'monitor.js'),
       {
         holdTime: HOLD,
         sessions: fams.map((f) => ({
@@ -232,7 +144,7 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
     await waitEvent(mon, 'established', 90_000, 'monitor', dutDead);
     inj = startChild(
       ni.ns,
-      'injector.js',
+      join(here, 'injector.js'),
       {
         holdTime: HOLD,
         dut4: ADDR.dut4,
