@@ -29,7 +29,12 @@ if (files.length === 0) {
   console.error('run-tests: no compiled tests found under dist/ (did the build run?)');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...files], {
-  stdio: 'inherit',
-});
+// A test that hangs fails after 10 minutes instead of holding up the whole run.
+const r = spawnSync(
+  process.execPath,
+  ['--test', '--test-reporter=spec', '--test-timeout=600000', ...files],
+  {
+    stdio: 'inherit',
+  },
+);
 process.exit(r.status ?? 1);

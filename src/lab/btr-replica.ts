@@ -168,6 +168,12 @@ interface IpRoute {
   nexthops?: { gateway?: string }[];
 }
 
+/**
+ * Kinds without a kernel FIB of their own (GoBGP needs zebra for one): their FIB, as the
+ * FIB voter observes it, is their RIB's best routes (ARCHITECTURE.md: "from its API").
+ */
+const NO_KERNEL_FIB: ReadonlySet<string> = new Set(['gobgp']);
+
 /** Routes that are configuration, not routing: connected, boot-time, static, autoconf. */
 const NOT_ROUTING = new Set(['kernel', 'boot', 'static', 'ra', 'dhcp']);
 
@@ -229,9 +235,21 @@ export class LabRouterInstance implements RouterInstance {
     }
   }
 
-  /** The namespace's main kernel table, without connected and other non-routing routes. */
+  /**
+   * The namespace's main kernel table, without connected and other non-routing routes; for
+   * a daemon without a kernel FIB, the best routes learned from neighbours in its RIB.
+   */
   async fibRoutes(): Promise<InstanceFibRoute[]> {
     const out: InstanceFibRoute[] = [];
+    if (NO_KERNEL_FIB.has(this.kind)) {
+      for (const fam of ['ipv4', 'ipv6'] as const) {
+        for (const r of await this.daemon.routes(fam)) {
+          if (!r.best || !r.peer) continue;
+          out.push({ prefix: r.prefix, gateways: [...new Set(r.nextHops)].sort() });
+        }
+      }
+      return out;
+    }
     for (const fam of ['-4', '-6'] as const) {
       const routes = await ipJson<IpRoute[]>(this.node.ns, [fam, 'route', 'show', 'table', 'main']);
       for (const r of routes) {
@@ -298,13 +316,15 @@ export async function btrReplica(lab: Lab, o: BtrReplicaOptions): Promise<LabRou
     ...o.daemon,
     name: o.name,
     ns: node.ns,
-    kernelFib: true,
+    kernelFib: !NO_KERNEL_FIB.has(o.kind),
     // Every router address sits on the replica's one interface, so BIRD would see the other
     // neighbours on a shared subnet and pass their next hops on (third party, RFC 4271
     // §5.1.3) — which the router, with one link per neighbour, never does.
     neighbors: o.router.neighbors.map((n) => ({
       ...n,
       nextHopSelf: true,
+      // BIRD 1.6 would pass the MED it received on to the other neighbour; the others do not.
+      noMedOut: true,
       ...(mode === 'connect' ? { passive: true } : {}),
     })),
   };

@@ -125,12 +125,16 @@ export interface BtrRouterOptions {
   readonly logSent?: boolean;
   /** Extra routes the neighbours originate. */
   readonly originate?: { bird?: { prefix: string }[]; frr?: { prefix: string }[] };
+  /** The hypervisor's catch-up of returning replicas (default quiet 1000 ms, at most 10 s). */
+  readonly catchUp?: HypervisorConfig['catchUp'];
+  /** The replica set as [name, kind, mode] (default rnon, rbird, rfrr; see `btrRouter`). */
+  readonly replicas?: readonly (readonly [string, string, 'accept' | 'connect'])[];
 }
 
 export interface BtrRouter {
   readonly node: LabNode;
   readonly neighbours: Neighbours;
-  /** rnon (nonstop, accept), rbird (BIRD 2, accept), rfrr (FRR, connect). */
+  /** rnon (nonstop, accept), rbird (BIRD 2, accept), rfrr (FRR, connect); or `opts.replicas`. */
   readonly replicas: RouterInstance[];
   readonly hypervisor: ManagedProcess;
   /** Every JSON line the hypervisor printed so far. */
@@ -152,11 +156,11 @@ export async function btrRouter(lab: Lab, opts: BtrRouterOptions = {}): Promise<
   const nb = await neighbours(lab, prefix, node, opts.originate);
   // nonstop and BIRD connect, as they would to the neighbours; FRR is passive and the
   // hypervisor connects to it (the paper's virtd).
-  const kinds = [
+  const kinds = opts.replicas ?? [
     ['rnon', 'nonstop', 'accept'],
     ['rbird', 'bird', 'accept'],
     ['rfrr', 'frr', 'connect'],
-  ] as const;
+  ];
   const replicas = await Promise.all(
     kinds.map(([name, kind, mode], slot) =>
       btrReplica(lab, {
@@ -183,7 +187,7 @@ export async function btrRouter(lab: Lab, opts: BtrRouterOptions = {}): Promise<
       })),
       listen: ROUTER.neighbors.map((n) => ({ address: n.localAddress!, port: 179 })),
       voting: opts.voting ?? { strategy: { kind: 'continuous-majority' }, steadyMs: 1000 },
-      catchUp: { quietMs: 1000, maxMs: 10_000 },
+      catchUp: opts.catchUp ?? { quietMs: 1000, maxMs: 10_000 },
     },
     replicas: replicas.map((r, i) => {
       const f = opts.faults?.[kinds[i]![0]];

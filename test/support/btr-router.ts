@@ -10,9 +10,12 @@
 // wrapped by a FaultInjector; its bug schedule starts on SIGUSR1 (`{ armed, wall }`), so a
 // test arms it once the router has converged. Fault events are printed as `{ fault, wall }`.
 // With `logSent`, every UPDATE the router sends to a neighbour is printed as
-// `{ sent: neighbour address, hex, wall }`: the complete record of what left the router.
+// `{ sent: neighbour address, hex, wall }`: the complete record of what left the router;
+// every other message but KEEPALIVE (OPEN, NOTIFICATION, ROUTE-REFRESH) as
+// `{ sentOther: neighbour address, type, wall }`.
 
 import { readFileSync } from 'node:fs';
+import { ReplicaAudit, type AuditNeighbour } from './btr-audit.js';
 import { FaultInjector, type FaultEvent, type FaultSpec } from '../../src/btr/fault-inject.js';
 import type { HypervisorConfig, HypervisorEvent, VoteEvent } from '../../src/btr/hypervisor.js';
 import { Hypervisor } from '../../src/btr/hypervisor.js';
@@ -34,6 +37,8 @@ export interface BtrRouterConfig {
   }[];
   /** Print every UPDATE sent to a neighbour. */
   readonly logSent?: boolean;
+  /** Keep each replica's advertisements for the status (see the header). */
+  readonly audit?: boolean;
 }
 
 /** One JSON line of the runner's output (see the header). */
@@ -41,7 +46,13 @@ export type BtrRouterLine =
   | { readonly event: HypervisorEvent | VoteEvent; readonly wall: number }
   | { readonly fault: FaultEvent; readonly wall: number }
   | { readonly sent: string; readonly hex: string; readonly wall: number }
+  | { readonly sentOther: string; readonly type: number; readonly wall: number }
   | { readonly armed: true; readonly wall: number }
+  | {
+      readonly status: ReturnType<Hypervisor['status']>;
+      readonly audit?: AuditNeighbour[];
+      readonly wall: number;
+    }
   | { readonly started: true; readonly wall: number };
 
 const print = (o: object): void =>
@@ -57,6 +68,8 @@ function tapped(base: Connector): Connector {
       for (let m = framer.next(); m instanceof Uint8Array; m = framer.next()) {
         if (m[18] === MSG.UPDATE) {
           print({ sent: t.remote.address, hex: Buffer.from(m).toString('hex') });
+        } else if (m[18] !== MSG.KEEPALIVE) {
+          print({ sentOther: t.remote.address, type: m[18] });
         }
       }
       return write(bytes);
@@ -75,6 +88,7 @@ async function main(): Promise<void> {
   const cfg = JSON.parse(readFileSync(file, 'utf8')) as BtrRouterConfig;
   const tcp = new TcpConnector();
   const injectors: FaultInjector[] = [];
+  const audit = cfg.audit ? new ReplicaAudit() : undefined;
   const hv = new Hypervisor(
     {
       ...cfg.hypervisor,
@@ -84,13 +98,14 @@ async function main(): Promise<void> {
           tcp,
           r.startDelayMs !== undefined ? { startDelayMs: r.startDelayMs } : {},
         );
-        if (!r.faults) return spec;
+        const audited = (c: Connector): Connector => (audit ? audit.connector(r.name, c) : c);
+        if (!r.faults) return { ...spec, connector: audited(spec.connector) };
         const inj = new FaultInjector(r.name, r.faults, {
           clock: systemClock,
           onEvent: (e) => print({ fault: e }),
         });
         injectors.push(inj);
-        return { ...spec, connector: inj.connector(spec.connector) };
+        return { ...spec, connector: audited(inj.connector(spec.connector)) };
       }),
     },
     {
@@ -109,7 +124,9 @@ async function main(): Promise<void> {
     stopping = true;
     void hv.stop('test over').finally(() => process.exit(0));
   });
-  process.on('SIGUSR2', () => print({ status: hv.status() }));
+  process.on('SIGUSR2', () =>
+    print({ status: hv.status(), ...(audit ? { audit: audit.report() } : {}) }),
+  );
   process.on('SIGUSR1', () => {
     for (const i of injectors) i.arm();
     print({ armed: true });

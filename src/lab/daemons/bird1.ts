@@ -84,7 +84,7 @@ function bgpBlock(spec: DaemonSpec, n: NeighborSpec, i: number, v: string): stri
     (n.nextHopSelf ? '  next hop self;\n' : '') +
     (n.birdOptions ? `  ${n.birdOptions}\n` : '') +
     `  import all;\n` +
-    `  export ${n.receiveOnly ? 'none' : `filter nst_export${v}`};\n` +
+    `  export ${n.receiveOnly ? 'none' : `filter nst_export${v}${n.noMedOut ? '_nomed' : ''}`};\n` +
     `}\n`
   );
 }
@@ -107,6 +107,12 @@ export function bird1Config(spec: DaemonSpec, family: Family, originate: RouteSp
     `  learn off; persist off; scan time 20;\n` +
     `  import none; export ${spec.kernelFib ? 'where source = RTS_BGP' : 'none'};\n}\n` +
     exportFilter(family, originate);
+  if (spec.neighbors.some((n) => n.noMedOut)) {
+    c += exportFilter(family, originate).replace(
+      `filter nst_export${v} {\n`,
+      `filter nst_export${v}_nomed {\n  if source = RTS_BGP then unset(bgp_med);\n`,
+    );
+  }
   spec.neighbors.forEach((n, i) => {
     if (familyOf(n.address) === family) c += bgpBlock(spec, n, i, v);
   });

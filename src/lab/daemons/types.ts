@@ -33,6 +33,12 @@ export interface NeighborSpec {
    * next hop on a shared subnet (RFC 4271 §5.1.3). FRR and nonstop set it for eBGP anyway.
    */
   nextHopSelf?: boolean;
+  /**
+   * BIRD 1.6 only: no MED on routes learned by BGP when exporting to this neighbour. BIRD
+   * 1.6 passes a received MED on to eBGP neighbours, which BIRD 2, FRR, GoBGP and nonstop
+   * do not (RFC 4271 §5.1.4: it MUST NOT be propagated to other neighbouring ASes).
+   */
+  noMedOut?: boolean;
   /** BIRD only: raw options added inside this neighbour's `protocol bgp` block. */
   birdOptions?: string;
   /** Accept the neighbour's routes but send it none (export policy: reject all). */
