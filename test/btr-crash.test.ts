@@ -48,7 +48,9 @@ interface RunResult {
   /** neighbour → prefix → the changes sent, in order. */
   readonly changes: Map<string, Map<string, string[]>>;
   readonly updates: Record<string, number>;
-  readonly other: { to: string; type: number }[];
+  readonly other: { to: string; type: number; wall: number }[];
+  /** Wall time when the sessions were up and the table converged, before the replay. */
+  readonly readyWall: number;
   readonly neighborDowns: number;
   readonly receiverTable: RouteView[];
   readonly router: BtrRouter;
@@ -200,9 +202,9 @@ async function run(lab: Lab, prefix: string, trace: string, crash: boolean): Pro
 
     const changes = new Map<string, Map<string, string[]>>();
     const updates: Record<string, number> = {};
-    const other: { to: string; type: number }[] = [];
+    const other: { to: string; type: number; wall: number }[] = [];
     for (const l of r.lines()) {
-      if ('sentOther' in l) other.push({ to: l.sentOther, type: l.type });
+      if ('sentOther' in l) other.push({ to: l.sentOther, type: l.type, wall: l.wall });
       if (!('sent' in l)) continue;
       const d = decodeMessage(Buffer.from(l.hex, 'hex'), AS4_CONTEXT);
       assert.ok(d.ok && d.message.type === MSG.UPDATE, `undecodable UPDATE to ${l.sent}`);
@@ -227,6 +229,7 @@ async function run(lab: Lab, prefix: string, trace: string, crash: boolean): Pro
       changes,
       updates,
       other,
+      readyWall: before.at,
       neighborDowns: r.events().filter((e) => e.type === 'neighbor-down').length,
       receiverTable: await table(r.neighbours.frr),
       router: r,
@@ -293,12 +296,14 @@ test('kill -9 of a replica during a RIS trace replay: the neighbours see nothing
     'per-prefix changes sent to the feeder',
   );
 
-  // No session reset, no ROUTE-REFRESH, no NOTIFICATION: one OPEN to each neighbour.
+  // No session reset, no ROUTE-REFRESH, no NOTIFICATION: besides UPDATEs and KEEPALIVEs
+  // only OPENs, all while the sessions were being set up (a connection collision at start
+  // can cost one more; RFC 4271 §6.8), none once the table had converged.
   for (const x of [ref, hit]) {
-    assert.deepEqual(x.other.map((o) => `${o.to} ${o.type}`).sort(), [
-      `${FEEDER} ${MSG.OPEN}`,
-      `${RECEIVER} ${MSG.OPEN}`,
-    ]);
+    assert.deepEqual([...new Set(x.other.map((o) => o.type))], [MSG.OPEN], 'only OPENs');
+    assert.deepEqual([...new Set(x.other.map((o) => o.to))].sort(), [FEEDER, RECEIVER].sort());
+    const late = x.other.filter((o) => o.wall >= x.readyWall);
+    assert.deepEqual(late, [], 'an OPEN after the sessions were up: a session reset');
     assert.equal(x.neighborDowns, 0);
     assert.ok(
       x.uptimes.after >= x.uptimes.before + x.uptimes.elapsedS - 2,

@@ -117,7 +117,14 @@ export class BirdDaemon extends ProcessDaemon {
   }
 
   async birdc(...cmd: string[]): Promise<string> {
-    const r = await this.host.exec('birdc', ['-s', this.sock, ...cmd]);
+    let r = await this.host.exec('birdc', ['-s', this.sock, ...cmd]);
+    // BIRD aborts a running CLI command when it reconfigures ("Stopped due to
+    // reconfiguration"); a query (`show …`) is simply asked again.
+    for (let i = 0; i < 3 && r.code !== 0 && cmd[0] === 'show'; i++) {
+      if (!`${r.stdout}${r.stderr}`.includes('Stopped due to reconfiguration')) break;
+      await new Promise((res) => setTimeout(res, 200));
+      r = await this.host.exec('birdc', ['-s', this.sock, ...cmd]);
+    }
     if (r.code !== 0) {
       throw new Error(`${quoteCommand('birdc', cmd)} failed: ${r.stderr || r.stdout}`);
     }
