@@ -38,7 +38,7 @@ import {
 } from '../src/wire/index.js';
 import type { AuditNeighbour } from './support/btr-audit.js';
 import type { TableFeederConfig, TableFeederLine } from './support/btr-table-feeder.js';
-import { ROUTER } from './support/btr-lab.js';
+import { ROUTER, hypervisorFor } from './support/btr-lab.js';
 import type { BtrRouterConfig, BtrRouterLine } from './support/btr-router.js';
 import { requireData } from './support/data.js';
 
@@ -228,20 +228,7 @@ test('diverse replicas (nonstop, BIRD 2, GoBGP, BIRD 1.6) agree on a real table'
     ),
   );
   const cfg: BtrRouterConfig = {
-    hypervisor: {
-      router: { asn: ROUTER.asn, routerId: ROUTER.routerId },
-      neighbors: ROUTER.neighbors.map((n) => ({
-        name: n.address,
-        address: n.address,
-        asn: n.asn,
-        localAddress: n.localAddress!,
-        holdTime: 9,
-        fsm: { connectRetryTime: 1 },
-      })),
-      listen: ROUTER.neighbors.map((n) => ({ address: n.localAddress!, port: 179 })),
-      voting: { strategy: { kind: 'continuous-majority' }, steadyMs: 1000 },
-      catchUp: { quietMs: 1000, maxMs: 10_000 },
-    },
+    hypervisor: hypervisorFor(ROUTER),
     replicas: replicas.map((r) => ({ name: r.name, proxy: r.proxy })),
     audit: true,
   };

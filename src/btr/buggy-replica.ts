@@ -35,7 +35,23 @@ export function samePrefix(a: Prefix, b: Prefix): boolean {
   return true;
 }
 
-/** A replica's session transport whose outgoing UPDATEs carry the bug. */
+/** What a BuggyTransport does to the UPDATEs it writes (either part may be absent). */
+export interface Corruption {
+  /** Announce this extra prefix (IPv4) in the first UPDATE with IPv4 NLRI. */
+  readonly addPrefix?: Prefix;
+  /** Give every UPDATE announcing this prefix (IPv4) this next hop. */
+  readonly nextHopOf?: { readonly prefix: Prefix; readonly nextHop: Uint8Array };
+}
+
+/** The corruption of a demo bug's UPDATEs: the bogus prefix, the victim's wrong next hop. */
+export function bugCorruption(bug: Bug): Corruption {
+  return {
+    addPrefix: bug.bogusPrefix,
+    nextHopOf: { prefix: bug.victim, nextHop: bug.wrongNextHop },
+  };
+}
+
+/** A replica's session transport whose outgoing UPDATEs are corrupted (counted per UPDATE). */
 export class BuggyTransport extends ForwardingTransport {
   private readonly framer = new Framer({ extendedMessage: true });
   private added = false;
@@ -44,7 +60,7 @@ export class BuggyTransport extends ForwardingTransport {
 
   constructor(
     inner: Transport,
-    private readonly bug: Bug,
+    private readonly c: Corruption,
     private readonly ctx: CodecContext = AS4_CONTEXT,
   ) {
     super(inner);
@@ -65,15 +81,15 @@ export class BuggyTransport extends ForwardingTransport {
     const u = d.message;
     let nlri = u.nlri;
     let attributes = u.attributes;
-    const { bogusPrefix, victim, wrongNextHop } = this.bug;
-    if (!this.added) {
-      nlri = [...nlri, { prefix: bogusPrefix }];
+    const { addPrefix, nextHopOf } = this.c;
+    if (addPrefix && !this.added) {
+      nlri = [...nlri, { prefix: addPrefix }];
       this.added = true;
     }
-    if (nlri.some((n) => samePrefix(n.prefix, victim))) {
+    if (nextHopOf && nlri.some((n) => samePrefix(n.prefix, nextHopOf.prefix))) {
       attributes = attributes.map((a) =>
         a.kind === 'next-hop'
-          ? { kind: 'next-hop', code: 3, flags: ATTR_DEFAULT_FLAGS[3]!, nextHop: wrongNextHop }
+          ? { kind: 'next-hop', code: 3, flags: ATTR_DEFAULT_FLAGS[3]!, nextHop: nextHopOf.nextHop }
           : a,
       );
     }

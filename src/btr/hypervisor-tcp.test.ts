@@ -27,9 +27,9 @@ import {
 } from '../wire/index.js';
 import { describeKey, routeKey } from './canonical-key.js';
 import { describeValue } from './canonical.js';
+import { BuggyTransport, type Corruption } from './buggy-replica.js';
 import { Hypervisor, type HypervisorEvent, type VoteEvent } from './hypervisor.js';
 import {
-  CorruptingTransport,
   KillableConnector,
   RouteTable,
   addr,
@@ -37,7 +37,6 @@ import {
   routerCapabilities,
   speakerConfig,
   until,
-  type Corruption,
 } from './testing.js';
 import type { VoteKey } from './voter.js';
 
@@ -294,7 +293,7 @@ async function btrRun(
   );
   const process = (i: number): KillableConnector =>
     new KillableConnector(namespaces[i]!.host(ROUTER), (t) =>
-      corrupt?.replica === i && t.remote.address === N2 ? new CorruptingTransport(t, corrupt.c) : t,
+      corrupt?.replica === i && t.remote.address === N2 ? new BuggyTransport(t, corrupt.c) : t,
     );
   const processes = [0, 1, 2].map(process);
   const replicas = processes.map((p) => makeSpeaker(cfg, p, clock));

@@ -4,17 +4,12 @@
 // corrupts a replica's UPDATEs (the paper's bug model, §5: add an announcement, change a
 // next hop), a table built from received UPDATEs, and clock/event-loop settling.
 
+import { samePrefix } from './buggy-replica.js';
 import fc from 'fast-check';
 import type { ManualClock } from '../lib/clock.js';
 import { createLogger } from '../lib/log.js';
-import { parseAddr, parsePrefix, type Prefix } from '../lib/ip.js';
-import {
-  ForwardingTransport,
-  type Connector,
-  type Endpoint,
-  type Listener,
-  type Transport,
-} from '../net/transport.js';
+import { parseAddr, parsePrefix } from '../lib/ip.js';
+import { type Connector, type Endpoint, type Listener, type Transport } from '../net/transport.js';
 import { MemoryFib } from '../fib/index.js';
 import { parseSpeakerConfig, type SpeakerConfig } from '../speaker/config/index.js';
 import { Speaker, capabilitiesFor } from '../speaker/speaker.js';
@@ -22,7 +17,6 @@ import {
   AS4_CONTEXT,
   AS_SEG,
   ATTR_DEFAULT_FLAGS,
-  Framer,
   MSG,
   decodeMessage,
   encodeMessage,
@@ -101,9 +95,6 @@ export async function until(
 // ---------------------------------------------------------------------------------------
 // Transports.
 
-/** A transport wrapper: subclasses see every write. */
-export class WrappedTransport extends ForwardingTransport {}
-
 /**
  * One process's view of a network: `kill()` resets every connection and closes every
  * listener at once, and refuses anything afterwards — what `kill -9` does to a daemon.
@@ -149,70 +140,7 @@ export class KillableConnector implements Connector {
   }
 }
 
-export interface Corruption {
-  /** Announce this extra prefix (IPv4) in the first UPDATE with IPv4 NLRI. */
-  readonly addPrefix?: Prefix;
-  /** Give every UPDATE announcing this prefix (IPv4) this next hop. */
-  readonly nextHopOf?: { readonly prefix: Prefix; readonly nextHop: Uint8Array };
-}
-
-/**
- * A replica's transport towards `neighbor` whose UPDATEs are altered on the way out (a
- * buggy replica, BTR paper §5 "fault injection").
- */
-export class CorruptingTransport extends WrappedTransport {
-  private readonly framer = new Framer({ extendedMessage: true });
-  private added = false;
-  corrupted = 0;
-
-  constructor(
-    inner: Transport,
-    private readonly c: Corruption,
-    private readonly ctx: CodecContext = AS4_CONTEXT,
-  ) {
-    super(inner);
-  }
-
-  override write(bytes: Uint8Array): boolean {
-    this.framer.push(bytes);
-    let ok = true;
-    for (let m = this.framer.next(); m instanceof Uint8Array; m = this.framer.next()) {
-      ok = this.inner.write(m[18] === MSG.UPDATE ? this.alter(m) : m.slice());
-    }
-    return ok;
-  }
-
-  private alter(m: Uint8Array): Uint8Array {
-    const d = decodeMessage(m, this.ctx);
-    if (!d.ok || d.message.type !== MSG.UPDATE || d.message.nlri.length === 0) return m.slice();
-    const u = d.message;
-    let nlri = u.nlri;
-    let attributes = u.attributes;
-    const { addPrefix, nextHopOf } = this.c;
-    if (addPrefix && !this.added) {
-      nlri = [...nlri, { prefix: addPrefix }];
-      this.added = true;
-      this.corrupted++;
-    }
-    if (nextHopOf && nlri.some((n) => samePrefix(n.prefix, nextHopOf.prefix))) {
-      attributes = attributes.map((a) =>
-        a.kind === 'next-hop'
-          ? { kind: 'next-hop', code: 3, flags: ATTR_DEFAULT_FLAGS[3]!, nextHop: nextHopOf.nextHop }
-          : a,
-      );
-      this.corrupted++;
-    }
-    if (nlri === u.nlri && attributes === u.attributes) return m.slice();
-    const out: UpdateMessage = { ...u, nlri, attributes };
-    return encodeMessage(out, this.ctx);
-  }
-}
-
-export function samePrefix(a: Prefix, b: Prefix): boolean {
-  if (a.afi !== b.afi || a.len !== b.len) return false;
-  for (let i = 0; i < a.addr.length; i++) if (a.addr[i] !== b.addr[i]) return false;
-  return true;
-}
+export { samePrefix };
 
 export const addr = (s: string): Uint8Array => {
   const a = parseAddr(s);
@@ -420,3 +348,44 @@ export function wireUpdate(
   if (!d.ok || d.message.type !== MSG.UPDATE) throw new Error('generated UPDATE does not decode');
   return { raw, u: d.message };
 }
+
+/** A complete `nonstop btr` configuration using every section (config and CLI tests). */
+export const EXAMPLE_BTR_CONFIG = `asn: 65001
+router-id: 198.18.0.1
+interfaces:
+  - name: eth0
+    addresses: [198.18.0.1/24, "2001:db8::1/64"]
+prefix-lists:
+  customers:
+    - { prefix: 198.18.100.0/22, le: 24 }
+    - { prefix: 0.0.0.0/0, le: 32, action: deny }
+neighbors:
+  - name: upstream
+    address: 198.18.0.2
+    asn: 65002
+    local-address: 198.18.0.1
+    import: accept-all
+    export: { prefix-list: customers }
+  - address: "2001:db8::3"
+    asn: 65001
+    passive: true
+    families: [ipv6-unicast]
+replicas:
+  - { name: nonstop-a, implementation: nonstop }
+  - { name: bird-a, implementation: bird, delay: { min-ms: 1, max-ms: 10 } }
+  - { name: frr-a, implementation: frr, start-delay-ms: 500 }
+  - { name: gobgp-s, implementation: gobgp, standby: true }
+voting:
+  strategy: wait-for-consensus
+  k: 3
+  steady-ms: 2000
+  fault-threshold: 5
+  window-s: 30
+recovery:
+  backoff-initial-ms: 500
+  max-restarts: 10
+control:
+  socket: /tmp/btr.sock
+  http: 127.0.0.1:8180
+log: { level: debug, format: text }
+`;

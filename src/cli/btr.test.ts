@@ -8,48 +8,10 @@ import { join } from 'node:path';
 import { ControlServer } from '../control/server.js';
 import { parseSpeakerConfig } from '../speaker/config/index.js';
 import { parseBtrConfig } from '../btr/config.js';
+import { EXAMPLE_BTR_CONFIG } from '../btr/testing.js';
 import { formatBtrStatus, nonstopReplicaYaml, runBtr, type BtrStatusResponse } from './btr.js';
 
-// The complete example of src/btr/config.test.ts.
-const GOOD = `asn: 65001
-router-id: 198.18.0.1
-interfaces:
-  - name: eth0
-    addresses: [198.18.0.1/24, "2001:db8::1/64"]
-prefix-lists:
-  customers:
-    - { prefix: 198.18.100.0/22, le: 24 }
-    - { prefix: 0.0.0.0/0, le: 32, action: deny }
-neighbors:
-  - name: upstream
-    address: 198.18.0.2
-    asn: 65002
-    local-address: 198.18.0.1
-    import: accept-all
-    export: { prefix-list: customers }
-  - address: "2001:db8::3"
-    asn: 65001
-    passive: true
-    families: [ipv6-unicast]
-replicas:
-  - { name: nonstop-a, implementation: nonstop }
-  - { name: bird-a, implementation: bird, delay: { min-ms: 1, max-ms: 10 } }
-  - { name: frr-a, implementation: frr, start-delay-ms: 500 }
-  - { name: gobgp-s, implementation: gobgp, standby: true }
-voting:
-  strategy: wait-for-consensus
-  k: 3
-  steady-ms: 2000
-  fault-threshold: 5
-  window-s: 30
-recovery:
-  backoff-initial-ms: 500
-  max-restarts: 10
-control:
-  socket: /tmp/btr.sock
-  http: 127.0.0.1:8180
-log: { level: debug, format: text }
-`;
+const GOOD = EXAMPLE_BTR_CONFIG;
 
 function capture() {
   const out: string[] = [];

@@ -18,7 +18,7 @@ import { parseSpeakerConfig } from '../speaker/config/index.js';
 import { Speaker } from '../speaker/speaker.js';
 import { AS4_CONTEXT, MSG, decodeMessage } from '../wire/index.js';
 import { parseBtrConfig } from '../btr/config.js';
-import { BuggyFib, BuggyTransport, type Bug } from '../btr/buggy-replica.js';
+import { BuggyFib, BuggyTransport, bugCorruption, type Bug } from '../btr/buggy-replica.js';
 import { describeKey } from '../btr/canonical-key.js';
 import { describeValue } from '../btr/canonical.js';
 import { makeInProcessFactory } from './btr-replicas.js';
@@ -223,7 +223,7 @@ export async function runBtrDemo(
       speakerConfig: (r, base) => ({ ...base, decision: KNOBS[r.name] ?? {} }),
       wrapTransport: (r, incarnation, t) => {
         if (r.name !== DEMO_BUG.replica || incarnation !== 1) return t;
-        const b = new BuggyTransport(t, BUG);
+        const b = new BuggyTransport(t, bugCorruption(BUG));
         buggyTransports.push(b);
         return b;
       },

@@ -175,20 +175,7 @@ export async function btrRouter(lab: Lab, opts: BtrRouterOptions = {}): Promise<
     ),
   );
   const cfg: BtrRouterConfig = {
-    hypervisor: {
-      router: { asn: ROUTER.asn, routerId: ROUTER.routerId },
-      neighbors: ROUTER.neighbors.map((n) => ({
-        name: n.address,
-        address: n.address,
-        asn: n.asn,
-        localAddress: n.localAddress!,
-        holdTime: 9,
-        fsm: { connectRetryTime: 1 },
-      })),
-      listen: ROUTER.neighbors.map((n) => ({ address: n.localAddress!, port: 179 })),
-      voting: opts.voting ?? { strategy: { kind: 'continuous-majority' }, steadyMs: 1000 },
-      catchUp: opts.catchUp ?? { quietMs: 1000, maxMs: 10_000 },
-    },
+    hypervisor: hypervisorFor(ROUTER, opts),
     replicas: replicas.map((r, i) => {
       const f = opts.faults?.[kinds[i]![0]];
       return { name: r.name, proxy: r.proxy, ...(f ? { faults: f } : {}) };
@@ -247,5 +234,26 @@ export async function btrRouter(lab: Lab, opts: BtrRouterOptions = {}): Promise<
       ]);
       return { bird, frr };
     },
+  };
+}
+
+/** The hypervisor's side of the test router: its sessions to the neighbours, the voting. */
+export function hypervisorFor(
+  router: BtrRouterSpec,
+  o: { voting?: HypervisorConfig['voting']; catchUp?: HypervisorConfig['catchUp'] } = {},
+): BtrRouterConfig['hypervisor'] {
+  return {
+    router: { asn: router.asn, routerId: router.routerId },
+    neighbors: router.neighbors.map((n) => ({
+      name: n.address,
+      address: n.address,
+      asn: n.asn,
+      localAddress: n.localAddress!,
+      holdTime: 9,
+      fsm: { connectRetryTime: 1 },
+    })),
+    listen: router.neighbors.map((n) => ({ address: n.localAddress!, port: 179 })),
+    voting: o.voting ?? { strategy: { kind: 'continuous-majority' }, steadyMs: 1000 },
+    catchUp: o.catchUp ?? { quietMs: 1000, maxMs: 10_000 },
   };
 }
