@@ -16,8 +16,9 @@
 //   replica's canonical output equals every other's on every key;
 // - each neighbour received exactly the other's routes.
 //
-// FRR is not in the set yet: FRR 8.4 sends each neighbour its own routes back (the others
-// do not), and `sender-as-path-loop-detection` did not stop it here (docs/btr.md).
+// FRR replicas are configured with `neighbor X solo` (src/lab/btr-replica.ts): without it FRR
+// 8.4 sends each neighbour its own routes back (505 keys per neighbour here) and this test
+// fails — nonstop, BIRD and GoBGP never do (docs/btr.md "Replica diversity").
 
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -61,6 +62,7 @@ const REPLICAS = [
   { name: 'rbird', kind: 'bird', mode: 'accept' },
   { name: 'rgobgp', kind: 'gobgp', mode: 'accept' },
   { name: 'rbird1', kind: 'bird1', mode: 'accept' },
+  { name: 'rfrr', kind: 'frr', mode: 'connect' },
 ] as const;
 
 interface FedRoute {
@@ -164,7 +166,7 @@ function jsonLines<T>(logTail: (n: number) => string): () => T[] {
 
 type StatusLine = Extract<BtrRouterLine, { status: unknown }>;
 
-test('diverse replicas (nonstop, BIRD 2, GoBGP, BIRD 1.6) agree on a real table', async (t) => {
+test('diverse replicas (nonstop, BIRD 2, FRR, GoBGP, BIRD 1.6) agree on a real table', async (t) => {
   if (!labAvailable(['bird', 'bird1', 'gobgp', 'btr']))
     return t.skip('lab not available and NONSTOP_SKIP_LAB=1');
   const data = requireData(t, BVIEW);

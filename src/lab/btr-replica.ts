@@ -325,6 +325,8 @@ export async function btrReplica(lab: Lab, o: BtrReplicaOptions): Promise<LabRou
       nextHopSelf: true,
       // BIRD 1.6 would pass the MED it received on to the other neighbour; the others do not.
       noMedOut: true,
+      // FRR would send each neighbour its own routes back (see NeighborSpec.noEcho).
+      noEcho: true,
       ...(mode === 'connect' ? { passive: true } : {}),
     })),
   };

@@ -39,6 +39,14 @@ export interface NeighborSpec {
    * do not (RFC 4271 §5.1.4: it MUST NOT be propagated to other neighbouring ASes).
    */
   noMedOut?: boolean;
+  /**
+   * FRR only: `neighbor X solo`, so this neighbour is never sent back the routes it sent.
+   * FRR otherwise advertises them (the neighbour drops them as an AS-path loop) whenever the
+   * neighbour shares an update group with others: its split horizon and its
+   * `sender-as-path-loop-detection` only act on a peer alone in its update subgroup.
+   * BIRD, GoBGP and nonstop never send a neighbour its own routes.
+   */
+  noEcho?: boolean;
   /** BIRD only: raw options added inside this neighbour's `protocol bgp` block. */
   birdOptions?: string;
   /** Accept the neighbour's routes but send it none (export policy: reject all). */
