@@ -52,10 +52,10 @@ module.exports = {
     {
       name: 'btr-voter-pure',
       comment:
-        "the BTR voter, canonical form and vote keys (btr/voter*, btr/canonical*), the FIB voter (btr/fib-vote*), and the hypervisor's history, replicator, update vote and UPDATE writer are the trusted base, and the replica supervisor and the btr config parser are pure too (file I/O stays in cli/): no Node I/O modules",
+        "the BTR voter, canonical form and vote keys (btr/voter*, btr/canonical*), the FIB voter (btr/fib-vote*), the hypervisor's history, replicator, update vote, UPDATE writer and pass-through probe are the trusted base, and the replica supervisor and the btr config parser are pure too (file I/O stays in cli/): no Node I/O modules",
       severity: 'error',
       from: {
-        path: '^src/btr/(voter|canonical|history|replicator|update-vote|update-writer|supervisor|config|fib-vote)[^/]*\\.ts$',
+        path: '^src/btr/(voter|canonical|history|replicator|update-vote|update-writer|supervisor|config|fib-vote|pass-through)[^/]*\\.ts$',
       },
       to: {
         dependencyTypes: ['core'],

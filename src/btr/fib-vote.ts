@@ -60,6 +60,8 @@ export interface FibVoteOptions {
   readonly onEvent?: (e: FibVoteEvent) => void;
   /** Most changes per `Fib.apply()` (default 1024). */
   readonly batch?: number;
+  /** Called for every voted change the router's FIB accepted (pass-through timing). */
+  readonly onInstalled?: (key: VoteKey) => void;
 }
 
 export interface FibVoteStatus {
@@ -112,6 +114,7 @@ export class FibVote {
   readonly voter: Voter;
   private readonly fib: Fib;
   private readonly onEvent: ((e: FibVoteEvent) => void) | undefined;
+  private readonly onInstalled: ((key: VoteKey) => void) | undefined;
   private readonly batch: number;
   private readonly replicas = new Map<string, Observed>();
   /** What we installed in the router's FIB: key → value. */
@@ -126,6 +129,7 @@ export class FibVote {
   constructor(opts: FibVoteOptions) {
     this.fib = opts.fib;
     this.onEvent = opts.onEvent;
+    this.onInstalled = opts.onInstalled;
     this.batch = opts.batch ?? 1024;
     this.voter = new Voter({
       strategy: opts.strategy,
@@ -287,6 +291,7 @@ export class FibVote {
           const v = values[i];
           if (v === undefined) this.installed.delete(keys[i]!);
           else this.installed.set(keys[i]!, v);
+          this.onInstalled?.(keys[i]!);
         }
         if (report.failed.length > 0) {
           this.nApplyFailures += report.failed.length;

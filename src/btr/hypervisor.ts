@@ -53,7 +53,8 @@ import {
 import { Replicator } from './replicator.js';
 import { UpdateVote } from './update-vote.js';
 import { endOfRib, type FamilyKey } from './update-writer.js';
-import type { Strategy, VoterEvent } from './voter.js';
+import type { Strategy, VoteKey, VoterEvent } from './voter.js';
+import type { PassThroughProbe } from './pass-through.js';
 
 export type { HypervisorEvent, ReplicaSpec } from './replica-channel.js';
 
@@ -109,6 +110,8 @@ export interface HypervisorDeps {
   readonly yieldTo?: (fn: () => void) => void;
   readonly onEvent?: (e: HypervisorEvent | VoteEvent) => void;
   readonly log?: (level: LogLevel, msg: string, fields: LogFields) => void;
+  /** Pass-through timing (pass-through.ts): neighbours' UPDATEs in, voted UPDATEs out. */
+  readonly passThrough?: PassThroughProbe;
 }
 
 /** A voter event of a neighbour's update vote (faults name replica and key). */
@@ -334,6 +337,7 @@ class NeighborSession implements ChannelHost {
     const clock = this.hv.deps.clock;
     const cfg = this.hv.config;
     const families = n.families.map(([afi, safi]) => addPathKey(afi, safi));
+    const probe = this.hv.deps.passThrough;
     const replicator = new Replicator(n.receive, families, {
       clock,
       ...(this.hv.deps.random ? { random: this.hv.deps.random } : {}),
@@ -356,6 +360,7 @@ class NeighborSession implements ChannelHost {
         this.flushQueued = true;
         queueMicrotask(this.onFlush);
       },
+      ...(probe ? { onSent: (key: VoteKey) => probe.output('update', key, clock.now()) } : {}),
     });
     const inc: NeighborIncarnation = {
       negotiated: n,
@@ -373,6 +378,7 @@ class NeighborSession implements ChannelHost {
     const raw = this.lastRaw;
     this.lastRaw = undefined;
     if (!this.inc || !raw) return;
+    this.hv.deps.passThrough?.arrived(u, this.hv.deps.clock.now());
     this.inc.replicator.update(raw, u);
   }
 

@@ -61,6 +61,8 @@ export interface UpdateVoteOptions {
   readonly onEvent?: (e: VoterEvent) => void;
   /** Called after decisions were recorded, so the owner can schedule a `take()`. */
   readonly onDecision?: () => void;
+  /** Called by `take()` for every key it writes into the UPDATEs (pass-through timing). */
+  readonly onSent?: (key: VoteKey) => void;
 }
 
 export interface ReplicaUpdateResult {
@@ -183,12 +185,14 @@ export class UpdateVote implements VoterSink {
     const withdrawals = new Map<FamilyKey, VoteKey[]>();
     const announcements = new Map<FamilyKey, Map<VoteValue, VoteKey[]>>();
     const families = this.opts.families;
+    const onSent = this.opts.onSent;
     for (let i = 0; i < n; i++) {
       const v = values[i]!;
       if (v === before[i]) continue; // back to what the neighbour has
       const k = keys[i]!;
       const f = familyOfKey(k);
       if (!families.includes(f)) continue;
+      onSent?.(k);
       if (v === WITHDRAW) {
         const ks = withdrawals.get(f);
         if (ks) ks.push(k);

@@ -151,6 +151,22 @@ test('FIB voter, all replicas healthy: the router’s FIB equals each replica’
       ],
     );
     assert.match(formatBtrStatus(st), /FIB \(memory\): 4 voted routes installed, 0 disagreements/);
+    // Pass-through samples: each neighbour's routes went out to the other and into the FIB.
+    const text = w.router.metrics.expose();
+    for (const output of ['update', 'fib']) {
+      const count = Number(
+        new RegExp(`nonstop_btr_pass_through_seconds_count\\{output="${output}"\\} (\\d+)`).exec(
+          text,
+        )?.[1],
+      );
+      const sum = Number(
+        new RegExp(`nonstop_btr_pass_through_seconds_sum\\{output="${output}"\\} ([\\d.e-]+)`).exec(
+          text,
+        )?.[1],
+      );
+      assert.ok(count >= 2, `${output}: ${count} samples\n${text}`);
+      assert.ok(sum >= 0 && sum <= (w.clock.now() / 1000) * count, `${output}: sum ${sum}`);
+    }
   } finally {
     await w.stop();
   }

@@ -32,6 +32,7 @@ import {
   type SupervisorStatus,
 } from '../btr/supervisor.js';
 import { FibPoller, FibVote, type FibVoteEvent, type FibVoteStatus } from '../btr/fib-vote.js';
+import { PassThroughProbe, type PassThroughOutput } from '../btr/pass-through.js';
 import { describeKey } from '../btr/canonical-key.js';
 import { describeValue } from '../btr/canonical.js';
 import type { Disagreement, Strategy } from '../btr/voter.js';
@@ -132,6 +133,7 @@ export class BtrRouter {
   readonly supervisor: Supervisor;
   /** Absent with `fib.mode: none`. */
   readonly fibVote: FibVote | undefined;
+  readonly passThrough: PassThroughProbe;
   private readonly factory: ReplicaFactory;
   private readonly poller: FibPoller | undefined;
   private readonly instances = new Map<string, PollableInstance>();
@@ -158,6 +160,9 @@ export class BtrRouter {
     const emit = (e: BtrRouterEvent): void => opts.onEvent?.(e);
     // Callbacks built before the supervisor exists reach it through this.
     const ref: { sup?: Supervisor } = {};
+    // Pass-through time, neighbour's UPDATE → voted UPDATE out / router FIB (sampled).
+    const probe = new PassThroughProbe({ onSample: (output, ms) => m.passThrough(output, ms) });
+    this.passThrough = probe;
 
     // The FIB vote: one voter over FIB keys; its faults count against replicas too.
     const fibVote =
@@ -169,6 +174,7 @@ export class BtrRouter {
             steadyMs: cfg.voting.steadyMs,
             fib: routerFib,
             maxReplicas: Math.min(31, Math.max(8, seats.length)),
+            onInstalled: (key) => probe.output('fib', key, clock.now()),
             onEvent: (e) => {
               emit({ source: 'fib', event: e });
               if (e.type === 'vote') {
@@ -312,6 +318,7 @@ export class BtrRouter {
         random: opts.random ?? Math.random,
         onEvent: onHvEvent,
         log: (level, msg, fields) => log[level](msg, fields),
+        passThrough: probe,
       },
     );
     this.metrics.onCollect(() => m.collect(this.hv, this.supervisor, this.fibVote));
@@ -492,8 +499,17 @@ function btrMetrics(reg: Registry) {
     'nonstop_btr_fib_apply_failures',
     "Voted changes the router's FIB refused",
   );
+  const passThrough = reg.histogram(
+    'nonstop_btr_pass_through_seconds',
+    "Time from a neighbour's UPDATE to the voted UPDATE to another neighbour (output=update) or the voted change in the router's FIB (output=fib); one sampled route per UPDATE",
+    ['output'],
+    [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10],
+  );
   const STATES = ['starting', 'bootstrapping', 'voting', 'standby', 'faulty', 'restarting', 'dead'];
   return {
+    passThrough(output: PassThroughOutput, ms: number): void {
+      passThrough.observe({ output }, ms / 1000);
+    },
     event(e: HypervisorEvent | VoteEvent): void {
       if (e.type === 'replica-fault')
         sessionFaults.inc({ replica: e.replica, neighbor: e.neighbor });
