@@ -425,3 +425,96 @@ test('slow: each message is held within the range, order kept; a close waits for
   }
   assert.ok(closedAt >= got[got.length - 1]![0]);
 });
+
+// --- the FIB --------------------------------------------------------------------------------
+
+const FIB_ROUTES = [
+  { prefix: '198.19.3.0/24', gateways: ['198.18.2.2'] },
+  { prefix: '198.19.33.0/24', gateways: ['198.18.2.2'] },
+  { prefix: '2001:db8:3::/48', gateways: ['2001:db8:2::2'] },
+];
+const fibMap = (rs: readonly { prefix: string; gateways: readonly string[] }[]) =>
+  new Map(rs.map((r) => [r.prefix, [...r.gateways]]));
+
+function fibInjector(kind: BugKind) {
+  const clock = new ManualClock(0);
+  const events: FaultEvent[] = [];
+  const inj = new FaultInjector(
+    'rbird',
+    {
+      seed: 11,
+      bugs: {
+        interArrivalMs: 1000,
+        durationMs: 500,
+        distribution: 'fixed',
+        maxEpisodes: 1,
+        kinds: [kind],
+      },
+    },
+    { clock, onEvent: (e) => events.push(e) },
+  );
+  inj.arm();
+  return { clock, inj, events };
+}
+
+test('FIB: no active episode leaves the observed FIB as it is', () => {
+  const { inj } = fibInjector('next-hop');
+  assert.deepEqual(fibMap(inj.corruptFib(FIB_ROUTES)), fibMap(FIB_ROUTES));
+});
+
+test('FIB next-hop: one IPv4 route gets a bogus gateway from the pool for the episode, the same one each poll', () => {
+  const { clock, inj, events } = fibInjector('next-hop');
+  clock.advance(1000);
+  const a = fibMap(inj.corruptFib(FIB_ROUTES));
+  const b = fibMap(inj.corruptFib(FIB_ROUTES));
+  assert.deepEqual(a, b, 'the target is kept while the episode lasts');
+  const changed = [...a].filter(
+    ([p, g]) => JSON.stringify(g) !== JSON.stringify(fibMap(FIB_ROUTES).get(p)),
+  );
+  assert.equal(changed.length, 1);
+  const [prefix, gws] = changed[0]!;
+  assert.ok(!prefix.includes(':'), 'IPv4 only');
+  assert.equal(gws.length, 1);
+  assert.ok(gws[0]!.startsWith('198.19.253.'), gws[0]);
+  assert.deepEqual(
+    events.map((e) => [e.type, e.neighbor, 'prefix' in e ? e.prefix : undefined]),
+    [['bug-start', 'FIB', prefix]],
+  );
+  clock.advance(500);
+  assert.deepEqual(fibMap(inj.corruptFib(FIB_ROUTES)), fibMap(FIB_ROUTES), 'repaired at the end');
+  assert.deepEqual(events.at(-1)?.type, 'bug-end');
+});
+
+test('FIB add: a bogus prefix of the pool via a bogus gateway; suppress: one route missing', () => {
+  const add = fibInjector('add');
+  add.clock.advance(1000);
+  const a = fibMap(add.inj.corruptFib(FIB_ROUTES));
+  assert.equal(a.size, FIB_ROUTES.length + 1);
+  const bogus = [...a].find(([p]) => !fibMap(FIB_ROUTES).has(p))!;
+  const pool = parsePrefix('198.19.224.0/20')!;
+  const p = parsePrefix(bogus[0])!;
+  assert.equal(p.len, 24);
+  assert.ok(
+    p.addr[0] === pool.addr[0] && p.addr[1] === pool.addr[1] && (p.addr[2]! & 0xf0) === 224,
+    bogus[0],
+  );
+  assert.ok(bogus[1][0]!.startsWith('198.19.253.'));
+  const sup = fibInjector('suppress');
+  sup.clock.advance(1000);
+  const s = fibMap(sup.inj.corruptFib(FIB_ROUTES));
+  assert.equal(s.size, FIB_ROUTES.length - 1);
+  assert.ok(s.has('2001:db8:3::/48'), 'IPv6 routes are never targets');
+});
+
+test('FIB: an episode with nothing to corrupt is reported once as skipped', () => {
+  const { clock, inj, events } = fibInjector('suppress');
+  clock.advance(1000);
+  const v6 = FIB_ROUTES.filter((r) => r.prefix.includes(':'));
+  inj.corruptFib(v6);
+  inj.corruptFib(v6);
+  assert.deepEqual(
+    events.map((e) => [e.type, e.neighbor]),
+    [['bug-skipped', 'FIB']],
+  );
+  assert.deepEqual(fibMap(inj.corruptFib(v6)), fibMap(v6));
+});

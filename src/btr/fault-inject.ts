@@ -21,6 +21,11 @@
 //   re-announcements). While an episode holds a prefix, UPDATEs of the replica about it
 //   are taken apart: the other prefixes go on in the original message, the corrupted one
 //   in a message of its own, and only when what the hypervisor sees changes.
+// - The FIB (`FaultInjector.corruptFib`): the replica's FIB as the FIB voter observes it
+//   (`RouterInstance.fibRoutes()`), altered by the same episodes as a buggy daemon would
+//   have installed it — `add` a bogus prefix of the pool via a bogus gateway, `suppress` a
+//   route removed, `next-hop` a route's gateways replaced by one bogus next hop. Each
+//   episode picks its FIB target the first time it is applied and keeps it to its end.
 // - Slowness: every message of the replica is held for a random time in [minMs, maxMs]
 //   (order kept), as a daemon that falls behind.
 // Kill and SIGSTOP are the instance's (`RouterInstance.kill`).
@@ -32,6 +37,7 @@
 import type { Clock, TimerHandle } from '../lib/clock.js';
 import { AFI, formatAddr, formatPrefix, parsePrefix, type Prefix } from '../lib/ip.js';
 import { seededRandom } from '../lib/random.js';
+import type { InstanceFibRoute } from './instance.js';
 import {
   ForwardingTransport,
   type Connector,
@@ -176,6 +182,8 @@ export class FaultInjector {
   private timers = new Set<TimerHandle>();
   /** Episodes started and not yet ended. */
   readonly active = new Map<number, BugEpisode>();
+  /** FIB targets of the active episodes (see the header). */
+  private readonly fibBugs = new Map<number, FibBug | null>(); // null: skipped
 
   constructor(
     readonly replica: string,
@@ -249,7 +257,95 @@ export class FaultInjector {
   private end(ep: BugEpisode): void {
     this.active.delete(ep.id);
     for (const s of this.sessions) s.endBug(ep);
+    const fb = this.fibBugs.get(ep.id);
+    this.fibBugs.delete(ep.id);
+    if (fb) {
+      const at = this.deps.clock.now();
+      this.emit({
+        type: 'bug-end',
+        replica: this.replica,
+        neighbor: FIB,
+        episode: ep.id,
+        kind: ep.kind,
+        prefix: fb.prefix,
+        at,
+      });
+    }
   }
+
+  /** The replica's observed FIB with the active episodes applied (see the header). */
+  corruptFib(routes: readonly InstanceFibRoute[]): InstanceFibRoute[] {
+    if (this.active.size === 0) return [...routes];
+    const table = new Map(routes.map((r) => [r.prefix, r.gateways]));
+    for (const ep of this.active.values()) {
+      let fb = this.fibBugs.get(ep.id);
+      if (fb === undefined) this.fibBugs.set(ep.id, (fb = this.fibTarget(ep, table) ?? null));
+      if (fb === null) continue;
+      if (fb.kind === 'suppress') table.delete(fb.prefix);
+      else if (fb.kind === 'add' || table.has(fb.prefix)) table.set(fb.prefix, [fb.gateway!]);
+    }
+    return [...table].map(([prefix, gateways]) => ({ prefix, gateways }));
+  }
+
+  private fibTarget(ep: BugEpisode, table: Map<string, readonly string[]>): FibBug | undefined {
+    const at = this.deps.clock.now();
+    const held = new Set([...this.fibBugs.values()].flatMap((b) => (b ? [b.prefix] : [])));
+    let fb: FibBug | undefined;
+    if (ep.kind === 'add') {
+      const p = bogusPrefix(this, (k) => table.has(k) || held.has(k));
+      if (p) fb = { kind: 'add', prefix: formatPrefix(p), gateway: formatAddr(bogusNextHop(this)) };
+    } else {
+      const free = [...table].filter(
+        ([p, gws]) => gws.length > 0 && !held.has(p) && !p.includes(':'),
+      );
+      const pick = free[Math.floor(this.targets() * free.length)];
+      if (pick) {
+        fb =
+          ep.kind === 'next-hop'
+            ? { kind: 'next-hop', prefix: pick[0], gateway: formatAddr(bogusNextHop(this)) }
+            : { kind: 'suppress', prefix: pick[0] };
+      }
+    }
+    if (!fb) {
+      const why =
+        ep.kind === 'add'
+          ? 'no free prefix in the pool for a bogus route'
+          : 'the replica’s FIB holds no IPv4 route to corrupt';
+      this.emit({
+        type: 'bug-skipped',
+        replica: this.replica,
+        neighbor: FIB,
+        episode: ep.id,
+        kind: ep.kind,
+        why,
+        at,
+      });
+      return undefined;
+    }
+    this.emit({
+      type: 'bug-start',
+      replica: this.replica,
+      neighbor: FIB,
+      episode: ep.id,
+      kind: ep.kind,
+      prefix: fb.prefix,
+      ...(fb.gateway ? { nextHop: fb.gateway } : {}),
+      until: ep.end,
+      at,
+    });
+    return fb;
+  }
+}
+
+/** The `neighbor` of fault events about the replica's FIB. */
+export const FIB = 'FIB';
+
+/** What an episode does to the replica's FIB. */
+interface FibBug {
+  readonly kind: BugKind;
+  readonly prefix: string;
+  /** add, next-hop: the bogus gateway. */
+  readonly gateway?: string;
 }
 
 /** One route of the replica's Adj-RIB-Out towards the neighbour (IPv4 unicast, body). */
@@ -426,12 +522,7 @@ export class FaultTransport extends ForwardingTransport {
       if (!prefix) return skip('no free prefix in the pool for a bogus announcement');
       bug = { episode: ep, nlri: { prefix }, attributes: pick.attributes, sent: null };
     } else if (ep.kind === 'next-hop') {
-      const pool = parsePrefix(this.injector.spec.nextHopPool ?? '198.19.253.0/24');
-      if (!pool || pool.afi !== AFI.IPv4) throw new Error('nextHopPool: an IPv4 prefix');
-      const nh = Uint8Array.from(pool.addr);
-      const hosts = 2 ** (32 - pool.len);
-      const host = hosts <= 2 ? 0 : 1 + Math.floor(rnd() * (hosts - 2));
-      writeU32(nh, (readU32(nh) + host) >>> 0);
+      const nh = bogusNextHop(this.injector);
       bug = { episode: ep, nlri: pick.nlri, nextHop: nh, sent: attrKey(pick.attributes) };
     } else bug = { episode: ep, nlri: pick.nlri, sent: attrKey(pick.attributes) };
     const key = routeKey(bug.nlri);
@@ -521,22 +612,7 @@ export class FaultTransport extends ForwardingTransport {
   }
 
   private bogusPrefix(): Prefix | undefined {
-    const spec = this.injector.spec.addPool ?? { prefix: '198.19.224.0/20', length: 24 };
-    const pool = parsePrefix(spec.prefix);
-    if (!pool || pool.afi !== AFI.IPv4 || spec.length < pool.len || spec.length > 32) {
-      throw new Error(`addPool ${spec.prefix} /${spec.length}: an IPv4 prefix and a longer length`);
-    }
-    const n = 2 ** Math.min(16, spec.length - pool.len);
-    const first = Math.floor(this.injector.targets() * n);
-    for (let i = 0; i < n; i++) {
-      const addr = Uint8Array.from(pool.addr);
-      const step = 2 ** (32 - spec.length);
-      writeU32(addr, (readU32(addr) + ((first + i) % n) * step) >>> 0);
-      const prefix: Prefix = { afi: AFI.IPv4, addr, len: spec.length };
-      const key = formatPrefix(prefix);
-      if (!this.table.has(key) && !this.bugs.has(key)) return prefix;
-    }
-    return undefined;
+    return bogusPrefix(this.injector, (key) => this.table.has(key) || this.bugs.has(key));
   }
 
   // --- delivery (slowness) -----------------------------------------------------------------
@@ -571,6 +647,36 @@ export class FaultTransport extends ForwardingTransport {
     const err = this.closed?.err;
     for (const cb of cbs) cb(err);
   }
+}
+
+/** A prefix of the injector's `addPool` for which `taken(formatted)` is false, if any. */
+function bogusPrefix(inj: FaultInjector, taken: (key: string) => boolean): Prefix | undefined {
+  const spec = inj.spec.addPool ?? { prefix: '198.19.224.0/20', length: 24 };
+  const pool = parsePrefix(spec.prefix);
+  if (!pool || pool.afi !== AFI.IPv4 || spec.length < pool.len || spec.length > 32) {
+    throw new Error(`addPool ${spec.prefix} /${spec.length}: an IPv4 prefix and a longer length`);
+  }
+  const n = 2 ** Math.min(16, spec.length - pool.len);
+  const first = Math.floor(inj.targets() * n);
+  for (let i = 0; i < n; i++) {
+    const addr = Uint8Array.from(pool.addr);
+    const step = 2 ** (32 - spec.length);
+    writeU32(addr, (readU32(addr) + ((first + i) % n) * step) >>> 0);
+    const prefix: Prefix = { afi: AFI.IPv4, addr, len: spec.length };
+    if (!taken(formatPrefix(prefix))) return prefix;
+  }
+  return undefined;
+}
+
+/** A host address of the injector's `nextHopPool`. */
+function bogusNextHop(inj: FaultInjector): Uint8Array {
+  const pool = parsePrefix(inj.spec.nextHopPool ?? '198.19.253.0/24');
+  if (!pool || pool.afi !== AFI.IPv4) throw new Error('nextHopPool: an IPv4 prefix');
+  const nh = Uint8Array.from(pool.addr);
+  const hosts = 2 ** (32 - pool.len);
+  const host = hosts <= 2 ? 0 : 1 + Math.floor(inj.targets() * (hosts - 2));
+  writeU32(nh, (readU32(nh) + host) >>> 0);
+  return nh;
 }
 
 /** Attributes as comparable text: an UPDATE carrying only them, one char per octet. */
