@@ -13,7 +13,7 @@
 //
 // Per run, a fresh lab (src/lab/): feeder → router → receiver, each in its namespace. The
 // router namespace holds either the daemon itself (the reference) or the hypervisor
-// (test/support/btr-router.ts, the tests' runner) with R replicas in namespaces of their
+// (src/lab/btr-router-runner.ts, the tests' runner) with R replicas in namespaces of their
 // own behind the transparent proxy (src/lab/btr-replica.ts). The feeder and the receiver
 // are child processes (bench/btr/peer.ts) timestamping with CLOCK_MONOTONIC: the feeder
 // when each UPDATE is handed to its socket, the receiver when the UPDATE announcing the
@@ -23,7 +23,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BtrRouterConfig } from '../test/support/btr-router.js';
+import type { BtrRouterConfig } from '../src/lab/btr-router-runner.js';
+import { btrRouterRunner } from '../src/lab/btr-lab.js';
 import {
   Lab,
   btrReplica,
@@ -248,7 +249,7 @@ async function startRouter(
         name: `r${slot}${kind}`,
         kind,
         // nonstop and BIRD connect; FRR is passive and the hypervisor connects to it, as in
-        // test/support/btr-lab.ts.
+        // src/lab/btr-lab.ts.
         mode: kind === 'frr' ? 'connect' : 'accept',
         router: ROUTER,
         routerNode: rt,
@@ -276,8 +277,7 @@ async function startRouter(
   };
   const file = join(lab.dir, 'btr-router.json');
   writeFileSync(file, JSON.stringify(cfg, null, 2));
-  const runner = join(root, 'dist', 'test', 'support', 'btr-router.js');
-  const hv = lab.spawn(rt, process.execPath, [runner, file], { name: 'hypervisor' });
+  const hv = lab.spawn(rt, process.execPath, [btrRouterRunner, file], { name: 'hypervisor' });
   await Promise.all(replicas.map((r) => r.start()));
   // Replicas present from the start vote as soon as they are caught up (replica-channel.ts).
   const voting = (): number =>
@@ -622,7 +622,7 @@ async function main(): Promise<void> {
     (a.diverse ? `, BIRD ${birdVersion()}, FRR ${frrVersion()}` : '') +
     `; load average at the end ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`;
   const fib =
-    'not measured: the hypervisor runner (test/support/btr-router.ts) has no FIB voter wired; ' +
+    'not measured: the hypervisor runner (src/lab/btr-router-runner.ts) has no FIB voter wired; ' +
     'the FIB voter (src/btr/fib-vote.ts) runs only in `nonstop btr`, whose replicas are in-process';
   const out = {
     date: when,

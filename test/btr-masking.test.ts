@@ -18,7 +18,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import type { BugModel, FaultEvent } from '../src/btr/fault-inject.js';
-import type { HypervisorConfig, VoteEvent } from '../src/btr/hypervisor.js';
+import type { HypervisorConfig } from '../src/btr/hypervisor.js';
 import { routeKey } from '../src/btr/canonical-key.js';
 import { formatAddr, formatPrefix, parsePrefix } from '../src/lib/ip.js';
 import { Lab, established, labAvailable, waitFor, type RouteView } from '../src/lab/index.js';
@@ -29,7 +29,7 @@ import {
   type Nlri,
   type UpdateMessage,
 } from '../src/wire/index.js';
-import { btrRouter, table, type BtrRouter } from './support/btr-lab.js';
+import { btrRouter, table, voteFaults, type BtrRouter } from './support/btr-lab.js';
 
 const T = 1000;
 const NONSTOP = 'rnon';
@@ -135,22 +135,6 @@ async function buggyRouter(
   return { r, base, armedAt };
 }
 
-type VoteFault = VoteEvent & { event: { type: 'fault' } };
-
-/** The voter's faults reported from `sinceWall` on (replicas may disagree while starting). */
-function voteFaults(r: BtrRouter, sinceWall: number): VoteFault[] {
-  return r
-    .lines()
-    .flatMap((l) =>
-      'event' in l &&
-      l.wall >= sinceWall &&
-      l.event.type === 'vote' &&
-      l.event.event.type === 'fault'
-        ? [l.event as VoteFault]
-        : [],
-    );
-}
-
 async function masked(t: TestContext, voting: HypervisorConfig['voting']): Promise<void> {
   if (!labAvailable(['bird', 'frr', 'btr']))
     return t.skip('lab not available and NONSTOP_SKIP_LAB=1');
@@ -192,7 +176,7 @@ async function masked(t: TestContext, voting: HypervisorConfig['voting']): Promi
   assert.equal(sent.length, 0, 'the router sent no UPDATE while the bugs ran');
 
   // The voter names the buggy replica for every corrupted key, and nobody else.
-  const faults = voteFaults(r, armedAt);
+  const faults = voteFaults(r.lines(), armedAt);
   for (const b of starts) {
     assert.ok(
       faults.some(
@@ -267,7 +251,7 @@ test('master/slave: a corrupted master is corrected within T plus a small bound,
   }
 
   // The fault names the master, and the slave took over.
-  const faults = voteFaults(r, armedAt);
+  const faults = voteFaults(r.lines(), armedAt);
   for (const b of starts) {
     const on = faults.filter(
       (f) => f.neighbor === b.neighbor && String(f.event.key) === voteKey(b.prefix),

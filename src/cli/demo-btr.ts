@@ -1,14 +1,14 @@
-// `nonstop demo` — the README's main command: a bug-tolerant router (BTR paper §3–4) masking
-// a buggy replica, live, in a few seconds, on any machine (no root, no daemons, no network):
-// three in-process `nonstop` replicas with diversity (in-memory transports, different
-// update delays and start times, different decision knobs), one of which is deliberately
-// buggy (src/btr/buggy-replica.ts: its UPDATEs and its FIB get a bogus route and a wrong next
-// hop); two neighbours feed the router routes. It prints what the neighbours receive, the
-// voters' fault reports naming the buggy replica, the supervisor restarting it, the FIB
-// voter's result, and a summary — every claim computed from what the neighbours and the
-// router's FIB actually got. With root and namespaces, the same hypervisor runs real diverse
-// daemons as replicas: that is test/btr-replicas.test.ts, not this demo.
-
+// `nonstop demo` in-process — the README's main command where real daemons cannot run (not
+// root, no network namespaces, daemons missing) or with `--in-process`: a bug-tolerant
+// router (BTR paper §3–4) masking a buggy replica, live, in a few seconds, on any machine (no
+// root, no daemons, no network): three in-process `nonstop` replicas with diversity
+// (in-memory transports, different update delays and start times, different decision
+// knobs), one of which is deliberately buggy (src/btr/buggy-replica.ts: its UPDATEs and its
+// FIB get a bogus route and a wrong next hop); two neighbours feed the router routes. It
+// prints what the neighbours receive, the voters' fault reports naming the buggy replica,
+// the supervisor restarting it, the FIB voter's result, and a summary — every claim computed
+// from what the neighbours and the router's FIB actually got. With root, namespaces and the
+// daemons, `nonstop demo` runs real diverse daemons instead: src/cli/demo-btr-lab.ts.
 import { systemClock, type Clock } from '../lib/clock.js';
 import { createLogger } from '../lib/log.js';
 import { formatAddr, formatPrefix, parseAddr, parsePrefix } from '../lib/ip.js';
@@ -152,9 +152,14 @@ class WatchedFib extends MemoryFib {
   }
 }
 
+/**
+ * Runs the in-process demo. `why` says why this mode was chosen; it opens the mode line
+ * ("not root: using in-process nonstop replicas").
+ */
 export async function runBtrDemo(
   out: (s: string) => void,
   observer?: BtrDemoObserver,
+  why = '--in-process given',
 ): Promise<BtrDemoResult> {
   const t0 = systemClock.now();
   // The system clock counted in whole ms from the start, so that reports read "since 516 ms".
@@ -173,13 +178,14 @@ export async function runBtrDemo(
   });
 
   say('nonstop demo — a bug-tolerant router masking a buggy replica, live');
+  say(`${why}: using in-process nonstop replicas`);
   say();
   say('Here: in-process `nonstop` replicas over in-memory transports (no root, no daemons');
   say('needed), with diversity: nonstop-a (defaults), nonstop-b (updates delayed 1–10 ms,');
   say('deterministic-med off), nonstop-c (delayed 2–6 ms, sessions start 40 ms late,');
-  say('always-compare-med and prefer-older on). With root and network namespaces the same');
-  say('hypervisor runs real diverse daemons (nonstop, BIRD 2, FRR) as replicas:');
-  say('`node scripts/run-tests.mjs btr-replicas` (test/btr-replicas.test.ts).');
+  say('always-compare-med and prefer-older on). As root, with network namespaces and BIRD 2,');
+  say('FRR, GoBGP and nftables installed, `nonstop demo` runs real diverse daemons instead');
+  say('(nonstop, BIRD 2 and GoBGP replicas in namespaces).');
 
   const parsed = parseBtrConfig(BTR_YAML, 'demo-btr.yaml');
   if (!parsed.ok) throw new Error(`demo config: ${parsed.error.map((e) => e.message).join('; ')}`);

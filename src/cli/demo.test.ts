@@ -11,6 +11,7 @@ import { keyRoute } from '../btr/canonical-key.js';
 import { describeValue } from '../btr/canonical.js';
 import { RouteTable } from '../btr/testing.js';
 import { DEMO_BUG, runBtrDemo } from './demo-btr.js';
+import { btrDemoMode, type BtrDemoProbe } from './demo.js';
 
 test('nonstop demo: the buggy replica is masked (checked on what the neighbours and the FIB got), named, restarted', async () => {
   let text = '';
@@ -71,8 +72,9 @@ test('nonstop demo: the buggy replica is masked (checked on what the neighbours 
   // What it says matches.
   assert.deepEqual(r.faultReplicas, [DEMO_BUG.replica]);
   assert.ok(r.restarts >= 1);
+  assert.match(text, /\n--in-process given: using in-process nonstop replicas\n/);
   assert.match(text, /in-process `nonstop` replicas over in-memory transports/);
-  assert.match(text, /test\/btr-replicas\.test\.ts/);
+  assert.match(text, /`nonstop demo` runs real diverse daemons instead/);
   assert.match(
     text,
     /0 carried 198\.19\.254\.0\/24 or next hop 198\.19\.253\.99: the corrupted routes never reached a neighbour/,
@@ -89,16 +91,68 @@ test('nonstop demo: the buggy replica is masked (checked on what the neighbours 
   assert.match(text, /\n {2}OK in \d+\.\d s: nonstop-c's bug was masked live/);
 });
 
-test('`node bin/nonstop.js demo` exits 0 with the summary; `demo --help` lists `demo speaker`', () => {
-  const run = spawnSync(process.execPath, ['bin/nonstop.js', 'demo'], {
+test('`node bin/nonstop.js demo --in-process` exits 0 with the mode line and the summary; `demo --help` lists the modes', () => {
+  // (`nonstop demo` without the flag runs real daemons where it can: test/demo-btr-lab.test.ts.)
+  const run = spawnSync(process.execPath, ['bin/nonstop.js', 'demo', '--in-process'], {
     encoding: 'utf8',
     timeout: 30_000,
   });
   assert.equal(run.status, 0, run.stdout + run.stderr);
+  assert.match(
+    run.stdout,
+    /^nonstop demo .*\n--in-process given: using in-process nonstop replicas\n/,
+  );
   assert.match(run.stdout, /== summary\n {2}OK in /);
   const help = spawnSync(process.execPath, ['bin/nonstop.js', 'demo', '--help'], {
     encoding: 'utf8',
   });
   assert.equal(help.status, 0);
   assert.match(help.stdout, /nonstop demo speaker/);
+  assert.match(help.stdout, /nonstop demo --in-process/);
+  const bad = spawnSync(process.execPath, ['bin/nonstop.js', 'demo', '--in-proces'], {
+    encoding: 'utf8',
+  });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /unknown argument '--in-proces'/);
+});
+
+test('the demo mode: real daemons only with root, every binary and usable namespaces; the reason is said', () => {
+  const probe = (p: Partial<BtrDemoProbe>): BtrDemoProbe => ({
+    root: () => true,
+    missing: () => [],
+    namespaces: () => undefined,
+    ...p,
+  });
+  let probed = false;
+  assert.deepEqual(
+    btrDemoMode(
+      true,
+      probe({
+        root: () => {
+          probed = true;
+          return true;
+        },
+      }),
+    ),
+    { mode: 'in-process', why: '--in-process given' },
+  );
+  assert.equal(probed, false, '--in-process probes nothing');
+  assert.deepEqual(btrDemoMode(false, probe({ root: () => false })), {
+    mode: 'in-process',
+    why: 'not root',
+  });
+  const missing = ['gobgpd not found (gobgp; run scripts/setup.sh)'];
+  assert.deepEqual(btrDemoMode(false, probe({ missing: () => missing })), {
+    mode: 'in-process',
+    why: missing[0],
+  });
+  const ns = 'network namespaces are not usable (ip netns add: Operation not permitted)';
+  assert.deepEqual(btrDemoMode(false, probe({ namespaces: () => ns })), {
+    mode: 'in-process',
+    why: ns,
+  });
+  assert.deepEqual(btrDemoMode(false, probe({})), {
+    mode: 'lab',
+    why: 'root, network namespaces, BIRD 2, FRR, GoBGP and nftables available',
+  });
 });

@@ -1,4 +1,7 @@
-// `nonstop demo` is the README's main job: the bug-tolerant router demo (demo-btr.ts).
+// `nonstop demo` is the README's main job: the bug-tolerant router demo, with real diverse
+// daemons in network namespaces when this machine can run them (root, namespaces, BIRD 2,
+// FRR, GoBGP, nftables: demo-btr-lab.ts) and with in-process replicas otherwise or with
+// `--in-process` (demo-btr.ts); one line says which and why (`btrDemoMode`).
 // `nonstop demo speaker` shows, on embedded data and in a few seconds, what the foundation
 // does. No setup beyond `npm start`, no network, no root needed:
 //   1. routes are encoded as BGP UPDATEs and sent as one TCP-like byte stream, cut at
@@ -35,7 +38,9 @@ import { MemoryNetwork } from '../net/memory.js';
 import { MemoryFib } from '../fib/index.js';
 import { parseSpeakerConfig } from '../speaker/config/index.js';
 import { Speaker } from '../speaker/speaker.js';
+import { labMissingBinaries, namespaceProblem } from '../lab/index.js';
 import { runBtrDemo } from './demo-btr.js';
+import { runBtrLabDemo } from './demo-btr-lab.js';
 
 /** Documentation ASNs (RFC 5398) and benchmarking/documentation addresses only. */
 interface DemoRoute {
@@ -304,16 +309,57 @@ async function speakerDemo(): Promise<void> {
   await b.stop('demo over');
 }
 
-const USAGE = `usage: nonstop demo [speaker]
+const USAGE = `usage: nonstop demo [--in-process | speaker]
 
-  nonstop demo           a bug-tolerant router masking a buggy replica, live: three in-process
-                         nonstop replicas with diversity, one deliberately buggy; what the
-                         neighbours receive, the voters' fault reports, the supervisor's
-                         restart, the FIB voter's result (the README's main command)
+  nonstop demo           a bug-tolerant router masking a buggy replica, live (the README's
+                         main command): what the neighbours receive, the voters' fault
+                         reports naming the buggy replica, the supervisor's restart. As root,
+                         with network namespaces and BIRD 2, FRR, GoBGP and nftables
+                         installed: real daemons in namespaces (replicas nonstop, BIRD 2 and
+                         GoBGP, neighbours BIRD 2 and FRR; about 20-40 s); otherwise three
+                         in-process nonstop replicas with diversity (about 1 s). Its first
+                         lines say which, and why.
+  nonstop demo --in-process
+                         the in-process demo, whatever this machine can run (also shows the
+                         FIB voter's result)
   nonstop demo speaker   the foundation: BGP codec on a randomly split byte stream, RFC 7606
                          handling of malformed input, MRT writing and bgpdump-compatible
                          reading, and two nonstop speakers exchanging routes in memory
 `;
+
+/** The lab daemon kinds the real-daemon demo needs (src/lab/preflight.ts). */
+const LAB_DEMO_KINDS = ['bird', 'frr', 'gobgp', 'btr'];
+
+export interface BtrDemoProbe {
+  readonly root: () => boolean;
+  /** Missing binaries, as sentences. */
+  readonly missing: () => string[];
+  /** Why network namespaces cannot be used, if they cannot. */
+  readonly namespaces: () => string | undefined;
+}
+
+const hostProbe: BtrDemoProbe = {
+  root: () => process.getuid?.() === 0,
+  missing: () => labMissingBinaries(LAB_DEMO_KINDS),
+  namespaces: namespaceProblem,
+};
+
+/** Which BTR demo runs here, and why: the first part of its mode line. */
+export function btrDemoMode(
+  inProcess: boolean,
+  probe: BtrDemoProbe = hostProbe,
+): { mode: 'lab' | 'in-process'; why: string } {
+  if (inProcess) return { mode: 'in-process', why: '--in-process given' };
+  if (!probe.root()) return { mode: 'in-process', why: 'not root' };
+  const missing = probe.missing();
+  if (missing.length > 0) return { mode: 'in-process', why: missing.join('; ') };
+  const ns = probe.namespaces();
+  if (ns !== undefined) return { mode: 'in-process', why: ns };
+  return {
+    mode: 'lab',
+    why: 'root, network namespaces, BIRD 2, FRR, GoBGP and nftables available',
+  };
+}
 
 async function speakerDemoAll(): Promise<number> {
   process.stdout.write('nonstop demo speaker — the foundation (codec, MRT, speaker)\n');
@@ -331,18 +377,23 @@ async function speakerDemoAll(): Promise<number> {
 export const demoCommand: Command = {
   name: 'demo',
   summary:
-    'a bug-tolerant router masking a buggy replica, live (the README main job); demo speaker',
+    'a bug-tolerant router masking a buggy replica, live: real daemons as root, else in-process (the README main job); demo speaker',
   async run(args: string[]): Promise<number> {
     if (args.includes('-h') || args.includes('--help')) {
       process.stdout.write(USAGE);
       return 0;
     }
-    if (args[0] === 'speaker') return speakerDemoAll();
-    if (args.length > 0) {
-      process.stderr.write(`nonstop demo: unknown argument '${args[0]}'\n\n${USAGE}`);
+    if (args[0] === 'speaker' && args.length === 1) return speakerDemoAll();
+    const inProcess = args[0] === '--in-process' && args.length === 1;
+    if (args.length > 0 && !inProcess) {
+      const bad = args.find((a) => a !== '--in-process' && a !== 'speaker') ?? args.join(' ');
+      process.stderr.write(`nonstop demo: unknown argument '${bad}'\n\n${USAGE}`);
       return 2;
     }
-    const r = await runBtrDemo((s) => void process.stdout.write(s));
+    const { mode, why } = btrDemoMode(inProcess);
+    const write = (s: string): void => void process.stdout.write(s);
+    const r =
+      mode === 'lab' ? await runBtrLabDemo(write, why) : await runBtrDemo(write, undefined, why);
     return r.ok ? 0 : 1;
   },
 };

@@ -15,7 +15,7 @@ export const commands: readonly Entry[] = [
   {
     name: 'demo',
     summary:
-      'a bug-tolerant router masking a buggy replica, live (the README main job); demo speaker',
+      'a bug-tolerant router masking a buggy replica, live: real daemons as root, else in-process (the README main job); demo speaker',
     load: async () => (await import('./demo.js')).demoCommand,
   },
   {

@@ -31,7 +31,8 @@ import type {
   ReplicaProxy,
   RouterInstance,
 } from '../btr/instance.js';
-import { checkLabCidr, ipJson } from '../net/netns.js';
+import { checkLabCidr } from '../net/netns.js';
+import { NO_KERNEL_FIB, namespaceFibRoutes } from './btr-fib.js';
 import type { Lab, LabNode } from './lab.js';
 import type { Daemon, DaemonSpec } from './daemons/types.js';
 
@@ -160,23 +161,6 @@ export function proxyRuleset(router: BtrRouterSpec, proxy: ReplicaProxy): string
   );
 }
 
-interface IpRoute {
-  dst?: string;
-  gateway?: string;
-  protocol?: string;
-  type?: string;
-  nexthops?: { gateway?: string }[];
-}
-
-/**
- * Kinds without a kernel FIB of their own (GoBGP needs zebra for one): their FIB, as the
- * FIB voter observes it, is their RIB's best routes (ARCHITECTURE.md: "from its API").
- */
-const NO_KERNEL_FIB: ReadonlySet<string> = new Set(['gobgp']);
-
-/** Routes that are configuration, not routing: connected, boot-time, static, autoconf. */
-const NOT_ROUTING = new Set(['kernel', 'boot', 'static', 'ra', 'dhcp']);
-
 /** A replica of the router: a lab daemon in its own namespace, behind the transparent proxy. */
 export class LabRouterInstance implements RouterInstance {
   readonly kind: string;
@@ -250,26 +234,7 @@ export class LabRouterInstance implements RouterInstance {
       }
       return out;
     }
-    for (const fam of ['-4', '-6'] as const) {
-      const routes = await ipJson<IpRoute[]>(this.node.ns, [fam, 'route', 'show', 'table', 'main']);
-      for (const r of routes) {
-        if (!r.dst || NOT_ROUTING.has(r.protocol ?? '')) continue;
-        if (fam === '-6' && r.dst.startsWith('fe80:')) continue;
-        const dst =
-          r.dst === 'default'
-            ? fam === '-4'
-              ? '0.0.0.0/0'
-              : '::/0'
-            : r.dst.includes('/')
-              ? r.dst
-              : `${r.dst}/${fam === '-4' ? 32 : 128}`;
-        const gws = [r.gateway, ...(r.nexthops ?? []).map((h) => h.gateway)].filter(
-          (g): g is string => !!g,
-        );
-        out.push({ prefix: dst, gateways: [...new Set(gws)].sort() });
-      }
-    }
-    return out;
+    return namespaceFibRoutes(this.node.ns);
   }
 
   /** The nftables ruleset in force in its namespace (for diagnostics). */

@@ -9,7 +9,7 @@ export {
   type LinkEndSpec,
 } from './lab.js';
 export { cleanupStale, type CleanupReport } from './cleanup.js';
-export { labAvailable, labProblems } from './preflight.js';
+export { labAvailable, labMissingBinaries, labProblems, namespaceProblem } from './preflight.js';
 export { LAB_PREFIX } from './names.js';
 export * from './daemons/index.js';
 export { waitFor, WaitAbortError, WaitTimeoutError, type WaitOptions } from '../net/wait.js';

@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { bird1Binary } from './daemons/bird1.js';
+import { LAB_PREFIX, newLabId } from './names.js';
 
 const BINARIES: Record<string, string[]> = {
   base: ['ip'],
@@ -22,16 +23,40 @@ const found = (bin: string): boolean =>
     ? existsSync(bin)
     : spawnSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' }).status === 0;
 
-/** What is missing to run a lab with these daemon kinds (empty when all is well). */
-export function labProblems(kinds: readonly string[] = []): string[] {
+/** The binaries missing to run a lab with these daemon kinds (empty when all are found). */
+export function labMissingBinaries(kinds: readonly string[] = []): string[] {
   const problems: string[] = [];
-  if (process.getuid?.() !== 0) problems.push('lab tests need root (network namespaces)');
   for (const kind of ['base', ...kinds]) {
     for (const bin of BINARIES[kind] ?? []) {
       if (!found(bin)) problems.push(`${bin} not found (${kind}; run scripts/setup.sh)`);
     }
   }
   return problems;
+}
+
+/** What is missing to run a lab with these daemon kinds (empty when all is well). */
+export function labProblems(kinds: readonly string[] = []): string[] {
+  const problems: string[] = [];
+  if (process.getuid?.() !== 0) problems.push('lab tests need root (network namespaces)');
+  return [...problems, ...labMissingBinaries(kinds)];
+}
+
+/**
+ * Why network namespaces cannot be used here, or undefined when they can: root is not
+ * always enough (a container without CAP_SYS_ADMIN, a read-only /run). Creates and deletes
+ * one namespace, named like a lab's so that `cleanupStale` removes it if this process dies
+ * in between.
+ */
+export function namespaceProblem(): string | undefined {
+  if (!found('ip')) return 'ip (iproute2) not found';
+  const name = `${LAB_PREFIX}${newLabId()}-probe`;
+  const add = spawnSync('ip', ['netns', 'add', name], { encoding: 'utf8' });
+  if (add.status !== 0) {
+    const why = (add.stderr ?? '').trim() || add.error?.message || `exit ${String(add.status)}`;
+    return `network namespaces are not usable (ip netns add: ${why})`;
+  }
+  spawnSync('ip', ['netns', 'delete', name]);
+  return undefined;
 }
 
 /**

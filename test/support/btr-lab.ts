@@ -1,103 +1,28 @@
 // Shared set-up of the real-daemon bug-tolerant router tests (test/btr-replicas.test.ts,
-// test/btr-masking.test.ts; docs/btr.md "Replicas in namespaces"): a router namespace
-// running the hypervisor (test/support/btr-router.ts) between a real BIRD 2 and a real FRR
-// neighbour, with replicas nonstop and BIRD 2 (accept mode) and FRR (connect mode), each in
-// its own namespace carrying the router's addresses.
+// test/btr-masking.test.ts, …; docs/btr.md "Replicas in namespaces"). The scenario — a
+// router namespace running the hypervisor between a real BIRD 2 and a real FRR neighbour,
+// with replicas nonstop and BIRD 2 (accept mode) and FRR (connect mode) — moved to
+// src/lab/btr-lab.ts, where `nonstop demo` uses it too; it is re-exported here under the
+// tests' names, with two checks only the tests use.
 
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { FaultEvent, FaultSpec } from '../../src/btr/fault-inject.js';
-import type { HypervisorConfig, HypervisorEvent, VoteEvent } from '../../src/btr/hypervisor.js';
-import type { RouterInstance } from '../../src/btr/instance.js';
-import type { ManagedProcess } from '../../src/net/process.js';
-import {
-  btrReplica,
-  waitFor,
-  type BtrRouterSpec,
-  type Daemon,
-  type Lab,
-  type LabNode,
-  type RouteView,
-} from '../../src/lab/index.js';
-import type { BtrRouterConfig, BtrRouterLine } from './btr-router.js';
+import type { Daemon, Lab, LabNode } from '../../src/lab/index.js';
 
-export const ROUTER: BtrRouterSpec = {
-  routerId: '198.18.0.1',
-  asn: 65001,
-  addresses: ['198.18.1.1/30', '198.18.2.1/30'],
-  neighbors: [
-    { address: '198.18.1.2', asn: 65002, localAddress: '198.18.1.1' },
-    { address: '198.18.2.2', asn: 65003, localAddress: '198.18.2.1' },
-  ],
-};
-
-export const BIRD_ROUTES = [
-  { prefix: '198.19.2.0/24', communities: ['65002:9'] },
-  { prefix: '198.19.22.0/24' },
-];
-export const FRR_ROUTES = [
-  { prefix: '198.19.3.0/24', communities: ['65003:7', '65003:8'] },
-  { prefix: '198.19.33.0/24' },
-];
-
-/** What each neighbour should learn from the router. */
-export const WANT = {
-  bird: FRR_ROUTES.map((r) => r.prefix),
-  frr: BIRD_ROUTES.map((r) => r.prefix),
-};
-
-export interface Neighbours {
-  readonly bird: Daemon;
-  readonly frr: Daemon;
-}
-
-/** The external neighbours of one run, around a router node (`originate` adds routes). */
-export async function neighbours(
-  lab: Lab,
-  prefix: string,
-  router: LabNode,
-  originate: { bird?: { prefix: string }[]; frr?: { prefix: string }[] } = {},
-): Promise<Neighbours> {
-  const nb = await lab.node(`${prefix}nb`);
-  const nf = await lab.node(`${prefix}nf`);
-  await lab.link(
-    { node: router, addresses: ['198.18.1.1/30'] },
-    { node: nb, addresses: ['198.18.1.2/30'] },
-  );
-  await lab.link(
-    { node: router, addresses: ['198.18.2.1/30'] },
-    { node: nf, addresses: ['198.18.2.2/30'] },
-  );
-  const bird = lab.daemon('bird', {
-    name: `${prefix}nbird`,
-    ns: nb.ns,
-    routerId: '198.18.1.2',
-    asn: 65002,
-    neighbors: [{ address: '198.18.1.1', asn: 65001, localAddress: '198.18.1.2' }],
-    originate: [...BIRD_ROUTES, ...(originate.bird ?? [])],
-  });
-  const frr = lab.daemon('frr', {
-    name: `${prefix}nfrr`,
-    ns: nf.ns,
-    routerId: '198.18.2.2',
-    asn: 65003,
-    neighbors: [{ address: '198.18.2.1', asn: 65001, localAddress: '198.18.2.2' }],
-    originate: [...FRR_ROUTES, ...(originate.frr ?? [])],
-  });
-  return { bird, frr };
-}
-
-/** A neighbour's best IPv4 routes, sorted: what the comparison with the reference is on. */
-export async function table(d: Daemon): Promise<RouteView[]> {
-  return (await d.routes('ipv4'))
-    .filter((r) => r.best)
-    .sort((a, b) => (a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : 0));
-}
-
-export const hasAll = (rs: RouteView[], prefixes: string[]): boolean =>
-  prefixes.every((p) => rs.some((r) => r.prefix === p));
+export {
+  BIRD_ROUTES,
+  FRR_ROUTES,
+  ROUTER,
+  WANT,
+  btrLabRouter as btrRouter,
+  hasAll,
+  hypervisorFor,
+  neighbours,
+  table,
+  voteFaults,
+  type BtrLabRouter as BtrRouter,
+  type BtrLabRouterOptions as BtrRouterOptions,
+  type Neighbours,
+} from '../../src/lab/btr-lab.js';
 
 /** Established BGP connections in a namespace (the kernel's view, not the daemon's). */
 export async function tcpSessions(lab: Lab, node: LabNode): Promise<number> {
@@ -114,146 +39,4 @@ export async function uptime(d: Daemon): Promise<number> {
   const [n] = await d.neighbors();
   assert.equal(n?.state, 'established', `${d.spec.name}: ${JSON.stringify(n)}`);
   return n?.uptime ?? -1;
-}
-
-export interface BtrRouterOptions {
-  /** Prefix of node and daemon names (several routers in one lab). Default ''. */
-  readonly prefix?: string;
-  readonly voting?: HypervisorConfig['voting'];
-  /** Per replica name ('rnon', 'rbird', 'rfrr'): its fault injection. */
-  readonly faults?: Readonly<Record<string, FaultSpec>>;
-  readonly logSent?: boolean;
-  /** Extra routes the neighbours originate. */
-  readonly originate?: { bird?: { prefix: string }[]; frr?: { prefix: string }[] };
-  /** The hypervisor's catch-up of returning replicas (default quiet 1000 ms, at most 10 s). */
-  readonly catchUp?: HypervisorConfig['catchUp'];
-  /** The replica set as [name, kind, mode] (default rnon, rbird, rfrr; see `btrRouter`). */
-  readonly replicas?: readonly (readonly [string, string, 'accept' | 'connect'])[];
-}
-
-export interface BtrRouter {
-  readonly node: LabNode;
-  readonly neighbours: Neighbours;
-  /** rnon (nonstop, accept), rbird (BIRD 2, accept), rfrr (FRR, connect); or `opts.replicas`. */
-  readonly replicas: RouterInstance[];
-  readonly hypervisor: ManagedProcess;
-  /** Every JSON line the hypervisor printed so far. */
-  lines(): BtrRouterLine[];
-  events(): (HypervisorEvent | VoteEvent)[];
-  faultEvents(): FaultEvent[];
-  /** The last lines of the hypervisor's output, for failure messages. */
-  context(): string;
-  /** Start replicas and neighbours (the hypervisor runs from the start). */
-  start(): Promise<void>;
-  /** Wait until both neighbours hold every route of the other. */
-  converged(): Promise<{ bird: RouteView[]; frr: RouteView[] }>;
-}
-
-/** A BTR router node with its neighbours, replicas and hypervisor (not started). */
-export async function btrRouter(lab: Lab, opts: BtrRouterOptions = {}): Promise<BtrRouter> {
-  const prefix = opts.prefix ?? '';
-  const node = await lab.node(`${prefix}rt`);
-  const nb = await neighbours(lab, prefix, node, opts.originate);
-  // nonstop and BIRD connect, as they would to the neighbours; FRR is passive and the
-  // hypervisor connects to it (the paper's virtd).
-  const kinds = opts.replicas ?? [
-    ['rnon', 'nonstop', 'accept'],
-    ['rbird', 'bird', 'accept'],
-    ['rfrr', 'frr', 'connect'],
-  ];
-  const replicas = await Promise.all(
-    kinds.map(([name, kind, mode], slot) =>
-      btrReplica(lab, {
-        name: `${prefix}${name}`,
-        kind,
-        mode,
-        router: ROUTER,
-        routerNode: node,
-        slot,
-        daemon: { logLevel: 'info' },
-      }),
-    ),
-  );
-  const cfg: BtrRouterConfig = {
-    hypervisor: hypervisorFor(ROUTER, opts),
-    replicas: replicas.map((r, i) => {
-      const f = opts.faults?.[kinds[i]![0]];
-      return { name: r.name, proxy: r.proxy, ...(f ? { faults: f } : {}) };
-    }),
-    ...(opts.logSent ? { logSent: true } : {}),
-  };
-  const cfgFile = join(lab.dir, `${prefix}btr-router.json`);
-  writeFileSync(cfgFile, JSON.stringify(cfg, null, 2));
-  const runner = fileURLToPath(new URL('./btr-router.js', import.meta.url));
-  const hv = lab.spawn(node, process.execPath, [runner, cfgFile], {
-    name: `${prefix}hypervisor`,
-  });
-  // The log only grows: parse each complete line once.
-  const parsed: BtrRouterLine[] = [];
-  let consumed = 0;
-  const lines = (): BtrRouterLine[] => {
-    const text = hv.logTail(1e9);
-    const end = text.lastIndexOf('\n') + 1;
-    if (end > consumed) {
-      for (const l of text.slice(consumed, end).split('\n')) {
-        if (!l.startsWith('{')) continue;
-        try {
-          parsed.push(JSON.parse(l) as BtrRouterLine);
-        } catch {
-          // not one of ours
-        }
-      }
-      consumed = end;
-    }
-    return parsed;
-  };
-  const context = (): string => `hypervisor:\n${hv.logTail(4000)}`;
-  const converged = async (d: Daemon, prefixes: string[]): Promise<RouteView[]> =>
-    waitFor(() => table(d), {
-      what: `${d.spec.name} to learn ${prefixes.join(', ')}`,
-      until: (rs) => hasAll(rs, prefixes),
-      timeoutMs: 30_000,
-      context,
-    });
-  return {
-    node,
-    neighbours: nb,
-    replicas,
-    hypervisor: hv,
-    lines,
-    events: () => lines().flatMap((l) => ('event' in l ? [l.event] : [])),
-    faultEvents: () => lines().flatMap((l) => ('fault' in l ? [l.fault] : [])),
-    context,
-    start: async () => {
-      await Promise.all([...replicas.map((r) => r.start()), nb.bird.start(), nb.frr.start()]);
-    },
-    converged: async () => {
-      const [bird, frr] = await Promise.all([
-        converged(nb.bird, WANT.bird),
-        converged(nb.frr, WANT.frr),
-      ]);
-      return { bird, frr };
-    },
-  };
-}
-
-/** The hypervisor's side of the test router: its sessions to the neighbours, the voting. */
-export function hypervisorFor(
-  router: BtrRouterSpec,
-  o: { voting?: HypervisorConfig['voting']; catchUp?: HypervisorConfig['catchUp'] } = {},
-): BtrRouterConfig['hypervisor'] {
-  return {
-    router: { asn: router.asn, routerId: router.routerId },
-    neighbors: router.neighbors.map((n) => ({
-      name: n.address,
-      address: n.address,
-      asn: n.asn,
-      localAddress: n.localAddress!,
-      holdTime: 9,
-      fsm: { connectRetryTime: 1 },
-    })),
-    listen: router.neighbors.map((n) => ({ address: n.localAddress!, port: 179 })),
-    voting: o.voting ?? { strategy: { kind: 'continuous-majority' }, steadyMs: 1000 },
-    catchUp: o.catchUp ?? { quietMs: 1000, maxMs: 10_000 },
-  };
 }
