@@ -200,6 +200,43 @@ test('master/slave: removing the master promotes the lowest slave and re-adverti
   assert.deepEqual(sink.decisions.at(-1), { key: 1, value: 'Y', reason: 'failover' });
 });
 
+test('master/slave: the lowest slot is the designated master; a replica voting before it holds the role provisionally', () => {
+  const clock = new ManualClock(0);
+  const sink = new RecordingSink();
+  const voter = new Voter({ strategy: MS, clock, steadyMs: T, sink });
+  const [a, b, c] = ['a', 'b', 'c'].map((n) => voter.addReplica(n, { voting: false }));
+  voter.setVoting(b!, true); // b votes first: master until a lower slot (a) votes
+  assert.equal(voter.masterReplica, b);
+  voter.replicaOutput(b!, 1, 'X'); // passed through at once (b is master)
+  voter.replicaOutput(a!, 1, 'X'); // a is caught up, not voting yet
+  voter.setVoting(c!, true); // a higher slot changes nothing
+  assert.equal(voter.masterReplica, b);
+  voter.setVoting(a!, true); // the designated master takes over; same value: nothing re-sent
+  assert.equal(voter.masterReplica, a);
+  const changes = sink.events.filter((e) => e.type === 'master-changed');
+  assert.deepEqual(
+    changes.map((e) => (e.type === 'master-changed' ? [e.from, e.to, e.why, e.readvertised] : [])),
+    [
+      [undefined, b, 'manual', 0],
+      [b, a, 'manual', 0],
+    ],
+  );
+  assert.deepEqual(sink.decisions, [{ key: 1, value: 'X', reason: 'master' }]);
+});
+
+test('master/slave: after a failover for a fault, a returning lower slot does not take the role back', () => {
+  const { clock, voter, ids } = setup(MS);
+  voter.replicaOutput(0, 1, 'BAD');
+  voter.replicaOutput(1, 1, 'X');
+  voter.replicaOutput(2, 1, 'X');
+  clock.advance(T); // a flagged: b promoted
+  assert.equal(voter.masterReplica, 1);
+  voter.setVoting(ids[0]!, false); // a restarted …
+  voter.replicaOutput(0, 1, 'X');
+  voter.setVoting(ids[0]!, true); // … and back: b stays master
+  assert.equal(voter.masterReplica, 1);
+});
+
 test('master/slave without auto failover only reports; setMaster re-advertises', () => {
   const { clock, sink, voter } = setup({ kind: 'master-slave', autoFailover: false });
   voter.replicaOutput(0, 1, 'BAD');

@@ -28,7 +28,11 @@
 //   1), or removed, or demoted, the voter promotes the voting slave with the fewest flagged
 //   keys (lowest slot on a tie) and re-advertises every key where the new master's value
 //   differs from what was output (§4.2 "Recovery"). `autoFailover: false` only reports the
-//   fault and leaves promotion to `setMaster`.
+//   fault and leaves promotion to `setMaster`. The designated master is the lowest slot (the
+//   first replica configured): a replica that starts voting before it holds the role only
+//   provisionally and hands it down to a lower slot when that one starts voting (with the
+//   same re-advertisement); after a failover for a fault or a removal, or `setMaster`, the
+//   role stays where it was put.
 //
 // Steady state and faults (§4.2, §5.1.2). A replica's output for a key is steady once
 // unchanged for T ms. The *steady majority* of a key is a value held, steadily, by a
@@ -219,6 +223,8 @@ export class Voter {
   private nVoting = 0;
   private need = 1;
   private master = -1;
+  /** The master holds the role only until a lower slot votes (see the header). */
+  private provisional = false;
   private readonly faultyKeys: Int32Array;
 
   // Check queue: a ring of (entry, due), ordered by due.
@@ -481,7 +487,7 @@ export class Voter {
   /**
    * Add a replica in the lowest free slot, with empty output. `voting: false` keeps it out
    * of the vote (bootstrapping) until `setVoting`. Under master/slave the first voting
-   * replica becomes the master.
+   * replica becomes the master, until a lower slot votes (see the header).
    */
   addReplica(name: string, opts?: { readonly voting?: boolean }): ReplicaId {
     const s = this.names.indexOf(undefined);
@@ -532,7 +538,10 @@ export class Voter {
     }
     if (this.kind === MS) {
       if (!voting && replica === this.master) this.failover(-1, 'removed', now);
-      else if (voting && this.master < 0) this.failover(replica, 'manual', now);
+      else if (voting && (this.master < 0 || (this.provisional && replica < this.master))) {
+        this.failover(replica, 'manual', now);
+        this.provisional = true;
+      }
     }
     this.revoteAll(now);
     this.arm();
@@ -544,6 +553,7 @@ export class Voter {
     this.slotName(replica);
     if (this.isVoting[replica] !== 1) throw new RangeError(`replica ${replica} is not voting`);
     if (replica !== this.master) this.failover(replica, 'manual', this.clock.now());
+    this.provisional = false;
   }
 
   /**
@@ -553,6 +563,7 @@ export class Voter {
    */
   private failover(to: number, why: 'fault' | 'removed' | 'manual', now: number): void {
     const from = this.master;
+    this.provisional = false;
     if (to < 0) {
       let best = Infinity;
       for (let j = 0; j < this.nVoting; j++) {
