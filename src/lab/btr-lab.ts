@@ -110,6 +110,8 @@ export interface BtrLabRouterOptions {
   readonly originate?: { bird?: { prefix: string }[]; frr?: { prefix: string }[] };
   /** The hypervisor's catch-up of returning replicas (default quiet 1000 ms, at most 10 s). */
   readonly catchUp?: HypervisorConfig['catchUp'];
+  /** The router's FIB vote: replicas' kernel tables polled every `pollMs`, voted, installed. */
+  readonly fib?: { readonly pollMs?: number };
   /** The replica set as [name, kind, mode] (default rnon, rbird, rfrr; see `btrLabRouter`). */
   readonly replicas?: readonly (readonly [string, string, 'accept' | 'connect'])[];
 }
@@ -164,9 +166,16 @@ export async function btrLabRouter(
     hypervisor: hypervisorFor(ROUTER, opts),
     replicas: replicas.map((r, i) => {
       const f = opts.faults?.[kinds[i]![0]];
-      return { name: r.name, proxy: r.proxy, ...(f ? { faults: f } : {}) };
+      return {
+        name: r.name,
+        proxy: r.proxy,
+        ns: r.node.ns,
+        kind: r.kind,
+        ...(f ? { faults: f } : {}),
+      };
     }),
     ...(opts.logSent ? { logSent: true } : {}),
+    ...(opts.fib ? { fib: opts.fib } : {}),
   };
   const cfgFile = join(lab.dir, `${prefix}btr-router.json`);
   writeFileSync(cfgFile, JSON.stringify(cfg, null, 2));

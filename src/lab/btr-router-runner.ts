@@ -18,6 +18,13 @@
 // router; every other message but KEEPALIVE (OPEN, NOTIFICATION, ROUTE-REFRESH) as
 // `{ sentOther: neighbour address, type, wall }`.
 //
+// FIB (`fib`): the router's FIB vote (src/lab/btr-fib.ts): each replica's kernel table
+// (`ns`, `kind`) polled and voted — a replica with `faults` has its observed FIB corrupted by
+// the same injector — and the voted routes installed in this namespace's kernel table. Every
+// change the kernel accepted is printed as `{ fibInstalled: { prefix, gateways? }, wall }`
+// (no gateways: deleted), the FIB voter's events as `{ fibEvent, wall }`; the status line
+// carries the FIB vote's status. SIGTERM removes the voted routes.
+//
 // This module is a script: importing it starts the runner. Import its types only.
 
 import { readFileSync } from 'node:fs';
@@ -30,7 +37,9 @@ import { systemClock } from '../lib/clock.js';
 import type { Connector, Transport } from '../net/transport.js';
 import { TcpConnector } from '../net/tcp.js';
 import { Framer, MSG } from '../wire/index.js';
+import type { FibVoteEvent, FibVoteStatus } from '../btr/fib-vote.js';
 import { ReplicaAudit, type AuditNeighbour } from './btr-audit.js';
+import { RouterFib } from './btr-fib.js';
 
 export interface BtrRouterConfig {
   readonly hypervisor: Omit<HypervisorConfig, 'replicas'>;
@@ -40,7 +49,12 @@ export interface BtrRouterConfig {
     readonly startDelayMs?: number;
     /** Corrupt / slow this replica's outputs (armed by SIGUSR1). */
     readonly faults?: FaultSpec;
+    /** Its namespace and lab daemon kind: where the FIB vote reads its FIB. */
+    readonly ns?: string;
+    readonly kind?: string;
   }[];
+  /** Vote on the replicas' FIBs and install the result here (see the header). */
+  readonly fib?: { readonly pollMs?: number };
   /** Print every UPDATE sent to a neighbour. */
   readonly logSent?: boolean;
   /** Keep each replica's advertisements for the status (see the header). */
@@ -55,7 +69,13 @@ export type BtrRouterLine =
   | { readonly sentOther: string; readonly type: number; readonly wall: number }
   | { readonly armed: true; readonly wall: number }
   | {
+      readonly fibInstalled: { readonly prefix: string; readonly gateways?: string[] };
+      readonly wall: number;
+    }
+  | { readonly fibEvent: FibVoteEvent; readonly wall: number }
+  | {
       readonly status: ReturnType<Hypervisor['status']>;
+      readonly fib?: FibVoteStatus;
       readonly audit?: AuditNeighbour[];
       readonly wall: number;
     }
@@ -93,7 +113,7 @@ async function main(): Promise<void> {
   if (!file) throw new Error('usage: btr-router-runner.js CONFIG.json');
   const cfg = JSON.parse(readFileSync(file, 'utf8')) as BtrRouterConfig;
   const tcp = new TcpConnector();
-  const injectors: FaultInjector[] = [];
+  const injectors = new Map<string, FaultInjector>();
   const audit = cfg.audit ? new ReplicaAudit() : undefined;
   const hv = new Hypervisor(
     {
@@ -110,7 +130,7 @@ async function main(): Promise<void> {
           clock: systemClock,
           onEvent: (e) => print({ fault: e }),
         });
-        injectors.push(inj);
+        injectors.set(r.name, inj);
         return { ...spec, connector: audited(inj.connector(spec.connector)) };
       }),
     },
@@ -124,17 +144,40 @@ async function main(): Promise<void> {
       },
     },
   );
+  const fib = cfg.fib
+    ? await RouterFib.start({
+        replicas: cfg.replicas.flatMap((r) => {
+          if (!r.ns || !r.kind) return [];
+          const faults = injectors.get(r.name);
+          return [{ name: r.name, ns: r.ns, kind: r.kind, ...(faults ? { faults } : {}) }];
+        }),
+        strategy: cfg.hypervisor.voting.strategy,
+        steadyMs: cfg.hypervisor.voting.steadyMs,
+        clock: systemClock,
+        ...(cfg.fib.pollMs !== undefined ? { pollMs: cfg.fib.pollMs } : {}),
+        onEvent: (e) => print({ fibEvent: e }),
+        onInstalled: (prefix, gateways) =>
+          print({ fibInstalled: { prefix, ...(gateways ? { gateways } : {}) } }),
+      })
+    : undefined;
   let stopping = false;
   process.on('SIGTERM', () => {
     if (stopping) return;
     stopping = true;
-    void hv.stop('hypervisor stopped (SIGTERM)').finally(() => process.exit(0));
+    void hv
+      .stop('hypervisor stopped (SIGTERM)')
+      .then(() => fib?.close())
+      .finally(() => process.exit(0));
   });
   process.on('SIGUSR2', () =>
-    print({ status: hv.status(), ...(audit ? { audit: audit.report() } : {}) }),
+    print({
+      status: hv.status(),
+      ...(fib ? { fib: fib.vote.status() } : {}),
+      ...(audit ? { audit: audit.report() } : {}),
+    }),
   );
   process.on('SIGUSR1', () => {
-    for (const i of injectors) i.arm();
+    for (const i of injectors.values()) i.arm();
     print({ armed: true });
   });
   await hv.start();
