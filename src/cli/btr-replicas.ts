@@ -271,7 +271,7 @@ export function makeInProcessFactory(opts: InProcessOptions = {}): ReplicaFactor
       create(replica, seatOf) {
         if (replica.implementation !== 'nonstop') {
           throw new Error(
-            `replica ${replica.name}: implementation ${replica.implementation} needs the lab's replica factory (real daemons in network namespaces); this build runs nonstop replicas only`,
+            `replica ${replica.name}: implementation ${replica.implementation} needs the namespace factory (btr-lab-replicas.ts: real daemons in network namespaces); the in-process factory runs nonstop replicas only`,
           );
         }
         const own = opts.speakerConfig

@@ -4,10 +4,13 @@
 // (src/btr/fib-vote.ts), composed in btr-router.ts, with the control API (/btr/status,
 // /metrics). `nonstop btr status` prints a running one's status.
 //
-// Composition root. Replicas come from a *replica factory* chosen here (btr-replicas.ts): the
-// seam where the real-daemon factory of src/lab/ (BIRD, FRR, GoBGP in network namespaces)
-// plugs in. The built-in factory runs `nonstop` replicas in this process, each over its own
-// in-memory network (its "namespace"), with its speaker config generated from the btr config.
+// Composition root. Replicas come from a *replica factory* chosen here (btr-replicas.ts).
+// When every replica is `nonstop` (and --namespaces is not given), the built-in factory runs
+// them in this process, each over its own in-memory network (its "namespace"), with its
+// speaker config generated from the btr config. Otherwise the real-daemon factory
+// (btr-lab-replicas.ts) runs each replica as an unmodified daemon in a network namespace
+// of its own, behind the transparent proxy, set up before the router starts and removed on
+// shutdown.
 
 import { readFile } from 'node:fs/promises';
 import { createLogger } from '../lib/log.js';
@@ -19,6 +22,13 @@ import type { Command } from './command.js';
 import { formatDuration, formatTable, type CliIo } from './show.js';
 import { inProcessFactory, type ReplicaFactoryMaker } from './btr-replicas.js';
 import { BtrRouter, type BtrStatusResponse } from './btr-router.js';
+import {
+  labReplicaProblems,
+  needsNamespaces,
+  policyProblems,
+  prepareLabReplicas,
+  type LabReplicas,
+} from './btr-lab-replicas.js';
 
 export {
   inProcessFactory,
@@ -29,7 +39,7 @@ export {
 } from './btr-replicas.js';
 export { BtrRouter, type BtrStatusResponse } from './btr-router.js';
 
-const USAGE = `usage: nonstop btr -c FILE [--check]
+const USAGE = `usage: nonstop btr -c FILE [--check] [--namespaces]
        nonstop btr status [--socket PATH] [--json]
 
 Runs the bug-tolerant router in the foreground (logs on stderr): one real BGP session per
@@ -38,6 +48,9 @@ restarted or replaced by standbys (see docs/btr.md).
 
   -c, --config FILE   the YAML configuration (see docs/btr.md, "Configuration")
   --check             validate the configuration, print warnings, and exit
+  --namespaces        run every replica, nonstop ones too, as a daemon in a network
+                      namespace of its own (the default when a replica is bird, bird1,
+                      frr or gobgp; needs root)
   -h, --help          this help
 
   status              replicas (state, restarts, faults), neighbours, and the keys the
@@ -48,8 +61,10 @@ restarted or replaced by standbys (see docs/btr.md).
 
 Signals: SIGTERM or SIGINT shut down cleanly (Cease to every neighbour and replica
 session, replicas stopped).
-Replicas: this build runs 'nonstop' replicas in process; other implementations need the
-lab's replica factory (src/lab/).
+Replicas: 'nonstop' replicas run in this process when every replica is nonstop; otherwise
+each replica is an unmodified daemon (BIRD 2, BIRD 1.6, FRR, GoBGP, nonstop) in a network
+namespace of its own carrying the router's addresses, its sessions transparently proxied
+to this process (root, nftables and the daemons' binaries needed; see docs/btr.md).
 `;
 
 const processIo: CliIo = {
@@ -206,6 +221,7 @@ export async function runBtr(args: string[], opts: BtrRunOptions = {}): Promise<
   if (args[0] === 'status') return runStatus(args.slice(1), io);
   let file: string | undefined;
   let check = false;
+  let namespaces = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '-h' || a === '--help') {
@@ -213,6 +229,7 @@ export async function runBtr(args: string[], opts: BtrRunOptions = {}): Promise<
       return 0;
     } else if (a === '-c' || a === '--config') file = args[++i];
     else if (a === '--check') check = true;
+    else if (a === '--namespaces') namespaces = true;
     else {
       io.err(`nonstop btr: unknown argument '${a}'\n\n${USAGE}`);
       return 2;
@@ -237,20 +254,65 @@ export async function runBtr(args: string[], opts: BtrRunOptions = {}): Promise<
     );
     return 0;
   }
-  return serve(cfg, opts.replicaFactory ?? inProcessFactory);
+  if (opts.replicaFactory) return serve(cfg, opts.replicaFactory);
+  if (!namespaces && !needsNamespaces(cfg)) return serve(cfg, inProcessFactory);
+  // Real daemons in namespaces: say everything that is missing, before touching anything.
+  const problems = [...labReplicaProblems(cfg), ...policyProblems(cfg)];
+  if (problems.length > 0) {
+    const which = cfg.replicas.map((r) => `${r.name} (${r.implementation})`).join(', ');
+    io.err(
+      `nonstop btr: cannot run the replicas ${which} in network namespaces:\n` +
+        problems.map((p) => `  - ${p}\n`).join(''),
+    );
+    return 1;
+  }
+  return serve(cfg, 'namespaces');
 }
 
-async function serve(cfg: BtrConfig, makeFactory: ReplicaFactoryMaker): Promise<number> {
+async function serve(cfg: BtrConfig, source: ReplicaFactoryMaker | 'namespaces'): Promise<number> {
   const log = createLogger({
     level: cfg.log.level,
     format: cfg.log.format,
     sink: (l) => process.stderr.write(l + '\n'),
   });
+  // Signals from here on: a shutdown asked for during setup happens once setup is done. The
+  // handlers stay until the shutdown is over (a lab's last-resort handler re-raises a
+  // signal nobody else listens to, which would kill us halfway through the teardown).
+  let signalled: string | undefined;
+  let onSignal: ((sig: string) => void) | undefined;
+  const signal = (sig: string) => (): void => {
+    signalled ??= sig;
+    onSignal?.(sig);
+  };
+  const sigterm = signal('SIGTERM');
+  const sigint = signal('SIGINT');
+  process.on('SIGTERM', sigterm);
+  process.on('SIGINT', sigint);
+  const unhook = (): void => {
+    process.removeListener('SIGTERM', sigterm);
+    process.removeListener('SIGINT', sigint);
+  };
+  let prepared: LabReplicas | undefined;
+  let makeFactory: ReplicaFactoryMaker;
+  if (source === 'namespaces') {
+    try {
+      prepared = await prepareLabReplicas(cfg, log);
+    } catch (e) {
+      log.error('cannot set up the replica namespaces', {
+        error: e instanceof Error ? e.message : String(e),
+      });
+      unhook();
+      return 1;
+    }
+    makeFactory = prepared.maker;
+  } else makeFactory = source;
   let router: BtrRouter;
   try {
     router = await BtrRouter.create(cfg, { log, replicaFactory: makeFactory });
   } catch (e) {
     log.error('cannot set up the router', { error: e instanceof Error ? e.message : String(e) });
+    await prepared?.close();
+    unhook();
     return 1;
   }
   const control = new ControlServer({
@@ -269,7 +331,9 @@ async function serve(cfg: BtrConfig, makeFactory: ReplicaFactoryMaker): Promise<
   } catch (e) {
     log.error('startup failed', { error: e instanceof Error ? e.message : String(e) });
     await router.stop('startup failed').catch(() => {});
+    await prepared?.close();
     await control.close().catch(() => {});
+    unhook();
     return 1;
   }
   log.info('bug-tolerant router running', {
@@ -281,15 +345,25 @@ async function serve(cfg: BtrConfig, makeFactory: ReplicaFactoryMaker): Promise<
   });
   return await new Promise<number>((resolve) => {
     const shutdown = (sig: string): void => {
+      onSignal = (again) => log.warn(`${again}: already shutting down`, {});
       log.info(`${sig}: shutting down`, {});
       void (async () => {
-        await router.stop(`${sig} received`); // Cease to every neighbour and replica session
+        let code = 0;
+        try {
+          await router.stop(`${sig} received`); // Cease to every neighbour and replica session
+        } catch (e) {
+          log.error('shutdown', { error: e instanceof Error ? e.message : String(e) });
+          code = 1;
+        }
+        // Replicas in namespaces: their namespaces and links go (idempotent after the stop).
+        await prepared?.close();
         await control.close();
-        resolve(0);
+        unhook();
+        resolve(code);
       })();
     };
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
-    process.once('SIGINT', () => shutdown('SIGINT'));
+    if (signalled) shutdown(signalled);
+    else onSignal = shutdown;
   });
 }
 

@@ -244,6 +244,37 @@ export class LabRouterInstance implements RouterInstance {
 }
 
 /**
+ * The DaemonSpec of a replica in namespace `ns`: the router's configuration (without its
+ * addresses), with what one interface carrying every router address needs (see below).
+ */
+export function replicaDaemonSpec(
+  o: Pick<BtrReplicaOptions, 'name' | 'kind' | 'router' | 'mode' | 'daemon'>,
+  ns: string,
+): DaemonSpec {
+  const mode = o.mode ?? 'accept';
+  const { addresses: _addresses, ...router } = o.router;
+  return {
+    ...router,
+    ...o.daemon,
+    name: o.name,
+    ns,
+    kernelFib: !NO_KERNEL_FIB.has(o.kind),
+    // Every router address sits on the replica's one interface, so BIRD would see the other
+    // neighbours on a shared subnet and pass their next hops on (third party, RFC 4271
+    // §5.1.3) — which the router, with one link per neighbour, never does.
+    neighbors: o.router.neighbors.map((n) => ({
+      ...n,
+      nextHopSelf: true,
+      // BIRD 1.6 would pass the MED it received on to the other neighbour; the others do not.
+      noMedOut: true,
+      // FRR would send each neighbour its own routes back (see NeighborSpec.noEcho).
+      noEcho: true,
+      ...(mode === 'connect' ? { passive: true } : {}),
+    })),
+  };
+}
+
+/**
  * Creates a replica (not started): its namespace, its link to the router's namespace, the
  * proxy rules, and the daemon with the router's configuration. Everything belongs to `lab`
  * and goes with `lab.destroy()`.
@@ -275,25 +306,6 @@ export async function btrReplica(lab: Lab, o: BtrReplicaOptions): Promise<LabRou
       `BTR replica ${o.name}: nft -f failed (is the nftables package installed? scripts/setup.sh installs it): ${r.stderr || r.stdout}\n${rules}`,
     );
   }
-  const { addresses: _addresses, ...router } = o.router;
-  const spec: DaemonSpec = {
-    ...router,
-    ...o.daemon,
-    name: o.name,
-    ns: node.ns,
-    kernelFib: !NO_KERNEL_FIB.has(o.kind),
-    // Every router address sits on the replica's one interface, so BIRD would see the other
-    // neighbours on a shared subnet and pass their next hops on (third party, RFC 4271
-    // §5.1.3) — which the router, with one link per neighbour, never does.
-    neighbors: o.router.neighbors.map((n) => ({
-      ...n,
-      nextHopSelf: true,
-      // BIRD 1.6 would pass the MED it received on to the other neighbour; the others do not.
-      noMedOut: true,
-      // FRR would send each neighbour its own routes back (see NeighborSpec.noEcho).
-      noEcho: true,
-      ...(mode === 'connect' ? { passive: true } : {}),
-    })),
-  };
+  const spec = replicaDaemonSpec(o, node.ns);
   return new LabRouterInstance(o.name, node, lab.daemon(o.kind, spec), proxy, lab);
 }

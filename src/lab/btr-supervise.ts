@@ -21,6 +21,7 @@
 
 import type { InstanceExit, InstanceFibRoute, InstanceSignal } from '../btr/instance.js';
 import { LabRouterInstance } from './btr-replica.js';
+import { NO_KERNEL_FIB } from './btr-fib.js';
 import type { Lab } from './lab.js';
 import {
   Supervisor,
@@ -151,6 +152,8 @@ export class SeatedInstance implements SupervisedInstance {
     private readonly seatReplicas: readonly LabRouterInstance[],
     /** The seat it holds now (the supervisor's `seatOf`). */
     private readonly seatOf: () => string | undefined,
+    /** The lab daemon's name when it runs in another seat (default `<replica>-in-<seat>`). */
+    private readonly daemonName: (seat: string) => string = (seat) => `${name}-in-${seat}`,
   ) {
     // Its own seat, if it has one: the replica as created.
     const home = seatReplicas.find((r) => r.name === name);
@@ -166,7 +169,9 @@ export class SeatedInstance implements SupervisedInstance {
     if (!inst) {
       const daemon = this.lab.daemon(this.kind, {
         ...host.daemon.spec,
-        name: `${this.name}-in-${host.name}`,
+        name: this.daemonName(host.name),
+        // The seat's spec is for the seat's first implementation.
+        kernelFib: !NO_KERNEL_FIB.has(this.kind),
       });
       inst = this.adopt(
         host.name,

@@ -1,7 +1,7 @@
 // Removes what crashed lab runs left behind: namespaces (with their processes), stray
 // interfaces and temp directories named with our prefix whose owning process is gone.
 
-import { readdirSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ip, netnsDelete, netnsList } from '../net/netns.js';
@@ -12,6 +12,32 @@ export interface CleanupReport {
   namespaces: string[];
   links: string[];
   dirs: string[];
+  /** Processes killed because their command line names a stale temp dir (see below). */
+  processes?: number[];
+}
+
+/**
+ * Pids (not this process) whose command line names one of `dirs` (absolute paths). Every
+ * lab daemon is started with its config (and sockets) in its lab's temp dir, so this finds
+ * them even where `ip netns pids` cannot: a lab made by a process in a private mount
+ * namespace (one started by `ip netns exec`) has namespace bind mounts only that process
+ * saw, and when it dies its daemons keep running in namespaces no name reaches.
+ */
+function pidsUsing(dirs: readonly string[]): number[] {
+  if (dirs.length === 0) return [];
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid) continue;
+    let cmd: string;
+    try {
+      cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+    } catch {
+      continue; // gone, or not ours to read
+    }
+    if (dirs.some((d) => cmd.includes(`${d}/`))) out.push(pid);
+  }
+  return out;
 }
 
 /**
@@ -49,8 +75,17 @@ export async function cleanupStale(
     await ip(['link', 'delete', l.ifname]).catch(() => undefined);
     report.links.push(l.ifname);
   }
-  for (const name of readdirSync(tmpdir())) {
-    if (!stale(name)) continue;
+  const dirs = readdirSync(tmpdir()).filter(stale);
+  const pids = pidsUsing(dirs.map((d) => join(tmpdir(), d)));
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  if (pids.length > 0) report.processes = pids;
+  for (const name of dirs) {
     rmSync(join(tmpdir(), name), { recursive: true, force: true });
     report.dirs.push(name);
   }

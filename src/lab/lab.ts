@@ -64,7 +64,7 @@ const live = new Set<Lab>();
 let handlersInstalled = false;
 
 function onSignal(signal: NodeJS.Signals): void {
-  for (const lab of live) lab.destroySync();
+  for (const lab of live) if (!lab.ownSignals) lab.destroySync();
   process.removeListener('SIGINT', onSignal);
   process.removeListener('SIGTERM', onSignal);
   // Die of the signal as we would have without this handler (unless someone else handles it).
@@ -104,18 +104,24 @@ export class Lab {
   private constructor(
     readonly id: string,
     readonly dir: string,
+    /** The owner handles SIGINT/SIGTERM (and calls destroy()); still destroyed on exit. */
+    readonly ownSignals: boolean,
   ) {
     this.prefix = `${LAB_PREFIX}${id}-`;
   }
 
-  /** A new, empty lab with its own temp directory (`$TMPDIR/nst-<id>-XXXXXX`). */
-  static create(): Lab {
+  /**
+   * A new, empty lab with its own temp directory (`$TMPDIR/nst-<id>-XXXXXX`). `signals:
+   * false`: SIGINT/SIGTERM do not tear it down at once (its owner shuts down cleanly and
+   * calls destroy()); process exit still does.
+   */
+  static create(opts: { signals?: boolean } = {}): Lab {
     const id = newLabId();
     const dir = mkdtempSync(join(tmpdir(), `${LAB_PREFIX}${id}-`));
     // Daemons that drop privileges (FRR runs as `frr`) must reach their own subdirectory.
     chmodSync(dir, 0o755);
     writeFileSync(join(dir, 'owner.pid'), `${process.pid}\n`);
-    const lab = new Lab(id, dir);
+    const lab = new Lab(id, dir, opts.signals === false);
     live.add(lab);
     installHandlers();
     return lab;
