@@ -190,6 +190,36 @@ test('master/slave: a corrupted master is flagged after T and every wrong key is
   assert.equal(voter.masterReplica, 1);
 });
 
+test('master/slave: a failover never re-advertises a value the voter has flagged on the new master', () => {
+  const { clock, sink, voter } = setup(MS);
+  for (const r of [0, 1, 2]) for (const k of [1, 2, 3]) voter.replicaOutput(r, k, `X${k}`);
+  clock.advance(1000);
+  voter.replicaOutput(1, 2, 'BAD-b'); // slave b goes wrong on key 2 …
+  voter.replicaOutput(2, 3, 'BAD-c'); // … and slave c on key 3
+  clock.advance(T); // both flagged: a and the other slave are the steady majority
+  assert.deepEqual(faults(sink.events), [
+    ['b', 2],
+    ['c', 3],
+  ]);
+  sink.clear();
+  voter.replicaOutput(0, 1, 'BAD-a'); // the master goes wrong on key 1: output at once
+  clock.advance(T); // a flagged: b and c have one flagged key each, b (lower slot) promoted
+  assert.equal(voter.masterReplica, 1);
+  // Key 1 gets b's value. Key 2: b is flagged there — its steady output BAD-b differs from the
+  // steady majority X2 (a and c) — so the failover keeps X2 instead of advertising BAD-b,
+  // which the voter already knows to be wrong. Key 3: b holds X3, already the output.
+  assert.deepEqual(sink.decisions, [
+    { key: 1, value: 'BAD-a', reason: 'master' },
+    { key: 1, value: 'X1', reason: 'failover' },
+  ]);
+  assert.equal(voter.outputOf(2), 'X2');
+  clock.advance(100_000);
+  assert.equal(voter.outputOf(2), 'X2');
+  // b is master: its next change of key 2 passes through at once, as any master's.
+  voter.replicaOutput(1, 2, 'Y2');
+  assert.equal(voter.outputOf(2), 'Y2');
+});
+
 test('master/slave: removing the master promotes the lowest slave and re-advertises its differences', () => {
   const { sink, voter } = setup(MS);
   voter.replicaOutput(0, 1, 'X');

@@ -27,12 +27,13 @@
 //   steady-state check. When the master is flagged faulty on `failoverAfter` keys (default
 //   1), or removed, or demoted, the voter promotes the voting slave with the fewest flagged
 //   keys (lowest slot on a tie) and re-advertises every key where the new master's value
-//   differs from what was output (§4.2 "Recovery"). `autoFailover: false` only reports the
-//   fault and leaves promotion to `setMaster`. The designated master is the lowest slot (the
-//   first replica configured): a replica that starts voting before it holds the role only
-//   provisionally and hands it down to a lower slot when that one starts voting (with the
-//   same re-advertisement); after a failover for a fault or a removal, or `setMaster`, the
-//   role stays where it was put.
+//   differs from what was output (§4.2 "Recovery") — but not a value the new master is
+//   flagged for: there the steady majority is output until the new master changes its value.
+//   `autoFailover: false` only reports the fault and leaves promotion to `setMaster`. The
+//   designated master is the lowest slot (the first replica configured): a replica that
+//   starts voting before it holds the role only provisionally and hands it down to a lower
+//   slot when that one starts voting (with the same re-advertisement); after a failover for
+//   a fault or a removal, or `setMaster`, the role stays where it was put.
 //
 // Steady state and faults (§4.2, §5.1.2). A replica's output for a key is steady once
 // unchanged for T ms. The *steady majority* of a key is a value held, steadily, by a
@@ -186,6 +187,7 @@ const CM = 0;
 const WFC = 1;
 const MS = 2;
 const NO_ENTRY = -1;
+const NO_MAJORITY: unique symbol = Symbol('no steady majority');
 
 export class Voter {
   private readonly clock: Clock;
@@ -352,9 +354,8 @@ export class Voter {
     this.arm();
   }
 
-  /** Flag replicas whose steady output differs from the key's steady majority. */
-  private check(e: number, now: number): void {
-    if (this.keys[e] === undefined || this.disagree[e]! < 0) return;
+  /** The value a majority of the voting replicas holds steadily, or NO_MAJORITY. */
+  private steadyMajority(e: number, now: number): VoteValue | undefined | typeof NO_MAJORITY {
     const base = e * this.stride;
     const vs = this.votingSlots;
     const n = this.nVoting;
@@ -362,9 +363,7 @@ export class Voter {
     const changed = this.changed;
     const T = this.T;
     const majority = (n >>> 1) + 1;
-    let found = false;
-    let m: VoteValue | undefined;
-    for (let a = 0; a < n && !found; a++) {
+    for (let a = 0; a < n; a++) {
       const sa = vs[a]!;
       if (changed[base + sa]! + T > now) continue;
       const v = vals[base + sa];
@@ -373,12 +372,23 @@ export class Voter {
         const sb = vs[b]!;
         if (vals[base + sb] === v && changed[base + sb]! + T <= now) c++;
       }
-      if (c >= majority) {
-        found = true;
-        m = v;
-      }
+      if (c >= majority) return v;
     }
-    if (!found) return;
+    return NO_MAJORITY;
+  }
+
+  /** Flag replicas whose steady output differs from the key's steady majority. */
+  private check(e: number, now: number): void {
+    if (this.keys[e] === undefined || this.disagree[e]! < 0) return;
+    const found = this.steadyMajority(e, now);
+    if (found === NO_MAJORITY) return;
+    const m: VoteValue | undefined = found;
+    const base = e * this.stride;
+    const vs = this.votingSlots;
+    const n = this.nVoting;
+    const vals = this.vals;
+    const changed = this.changed;
+    const T = this.T;
     for (let a = 0; a < n; a++) {
       const s = vs[a]!;
       const bit = 1 << s;
@@ -559,7 +569,10 @@ export class Voter {
   /**
    * Promote `to` (or, when -1, the voting replica other than the master with the fewest
    * flagged keys, lowest slot on a tie) and re-advertise every key where its value differs
-   * from the output.
+   * from the output — except the keys on which the new master is itself flagged: there its
+   * steady value differs from the steady majority, so the steady majority is output (or the
+   * output kept, when there is none) until the new master changes its value, rather than a
+   * value the voter already knows to be wrong.
    */
   private failover(to: number, why: 'fault' | 'removed' | 'manual', now: number): void {
     const from = this.master;
@@ -582,7 +595,12 @@ export class Voter {
       const stride = this.stride;
       for (let e = 0; e < this.used; e++) {
         if (this.keys[e] === undefined) continue;
-        const v = this.vals[e * stride + to];
+        let v = this.vals[e * stride + to];
+        if ((this.flagged[e]! & (1 << to)) !== 0) {
+          const m = this.steadyMajority(e, now);
+          if (m === NO_MAJORITY) continue;
+          v = m;
+        }
         if (this.out[e] !== v) {
           this.emit(e, v, 'failover');
           readvertised++;
