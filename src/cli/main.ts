@@ -43,6 +43,11 @@ export const commands: readonly Entry[] = [
     summary: 'read MRT files: dump (bgpdump-compatible), stats',
     load: async () => (await import('./mrt.js')).mrtCommand,
   },
+  {
+    name: 'lab',
+    summary: "lab experiments: btr-eval (the bug-tolerant router's paper §5.1 on virtual time)",
+    load: async () => (await import('./lab.js')).labCommand,
+  },
 ];
 
 export const VERSION = '0.1.0';
