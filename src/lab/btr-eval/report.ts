@@ -213,94 +213,53 @@ export function writeReport(dir: string, pr: Preset, file: ResultsFile): string 
     standby,
     steadyMs: T,
   });
+  // A fault-rate row: estimator, per prefix and (optionally) the direct run.
+  const faultRow = (what: string, paper: string, v: VoteConfig, withDirect = true): string[] => [
+    what,
+    paper,
+    fr(v),
+    perPrefix(v),
+    withDirect ? direct(v) : '',
+  ];
+  // A waiting-time row: measured-delay replicas / replicas slowed to the paper's speed.
+  const waitRow = (what: string, paper: string, v: VoteConfig): string[] => [
+    what,
+    paper,
+    waitCell(waitMean(v), waitMean(v, true)),
+    '',
+    '',
+  ];
   const rows: string[][] = [
-    [
-      'fault rate, wait-for-consensus K=R, R=3',
-      '0.088 %',
-      fr(vc('wait-for-consensus', 3)),
-      perPrefix(vc('wait-for-consensus', 3)),
-      direct(vc('wait-for-consensus', 3)),
-    ],
-    [
-      'fault rate, wait-for-consensus K=R, R=4',
-      '0.003 %',
-      fr(vc('wait-for-consensus', 4)),
-      perPrefix(vc('wait-for-consensus', 4)),
-      direct(vc('wait-for-consensus', 4)),
-    ],
-    [
-      'fault rate, master/slave, R=3',
-      '0.089 %',
-      fr(vc('master-slave', 3)),
-      perPrefix(vc('master-slave', 3)),
-      direct(vc('master-slave', 3)),
-    ],
-    [
-      'fault rate, master/slave, R=4',
-      '0.06 %',
-      fr(vc('master-slave', 4)),
-      perPrefix(vc('master-slave', 4)),
-      direct(vc('master-slave', 4)),
-    ],
-    [
-      'fault rate, continuous-majority, R=3',
-      '0.02 %',
-      fr(vc('continuous-majority', 3)),
-      perPrefix(vc('continuous-majority', 3)),
-      direct(vc('continuous-majority', 3)),
-    ],
-    [
-      'fault rate, continuous-majority, R=4',
-      '0.0006 %',
-      fr(vc('continuous-majority', 4)),
-      perPrefix(vc('continuous-majority', 4)),
-      direct(vc('continuous-majority', 4)),
-    ],
-    [
+    faultRow('fault rate, wait-for-consensus K=R, R=3', '0.088 %', vc('wait-for-consensus', 3)),
+    faultRow('fault rate, wait-for-consensus K=R, R=4', '0.003 %', vc('wait-for-consensus', 4)),
+    faultRow('fault rate, master/slave, R=3', '0.089 %', vc('master-slave', 3)),
+    faultRow('fault rate, master/slave, R=4', '0.06 %', vc('master-slave', 4)),
+    faultRow('fault rate, continuous-majority, R=3', '0.02 %', vc('continuous-majority', 3)),
+    faultRow('fault rate, continuous-majority, R=4', '0.0006 %', vc('continuous-majority', 4)),
+    faultRow(
       'fault rate, continuous-majority, R=3 + 1 standby',
       '0.0008 %',
-      fr(vc('continuous-majority', 3, 1)),
-      perPrefix(vc('continuous-majority', 3, 1)),
-      direct(vc('continuous-majority', 3, 1)),
-    ],
-    [
+      vc('continuous-majority', 3, 1),
+    ),
+    faultRow(
       'fault rate, master/slave ("on average", waiting-time paragraph)',
       '0.0006 %',
-      fr(vc('master-slave', 3)),
-      perPrefix(vc('master-slave', 3)),
-      '',
-    ],
-    [
+      vc('master-slave', 3),
+      false,
+    ),
+    faultRow(
       'fault rate, continuous-majority ("on average")',
       '< 0.00001 %',
-      fr(vc('continuous-majority', 3)),
-      perPrefix(vc('continuous-majority', 3)),
-      '',
-    ],
-    [
-      'mean waiting time, master/slave',
-      '0.02 s',
-      waitCell(waitMean(vc('master-slave', 3)), waitMean(vc('master-slave', 3), true)),
-      '',
-      '',
-    ],
-    [
-      'mean waiting time, continuous-majority',
-      '0.035 s',
-      waitCell(
-        waitMean(vc('continuous-majority', 3)),
-        waitMean(vc('continuous-majority', 3), true),
-      ),
-      '',
-      '',
-    ],
-    [
+      vc('continuous-majority', 3),
+      false,
+    ),
+    waitRow('mean waiting time, master/slave', '0.02 s', vc('master-slave', 3)),
+    waitRow('mean waiting time, continuous-majority', '0.035 s', vc('continuous-majority', 3)),
+    waitRow(
       'mean waiting time, wait-for-consensus K=R (not given)',
       '—',
-      waitCell(waitMean(vc('wait-for-consensus', 3)), waitMean(vc('wait-for-consensus', 3), true)),
-      '',
-      '',
-    ],
+      vc('wait-for-consensus', 3),
+    ),
     [
       'hypervisor: FIB pass-through, 1 instance (+0.08 % → 0.06 s)',
       '+0.08 %',

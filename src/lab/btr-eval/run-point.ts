@@ -20,15 +20,19 @@ export function runPoint(
   spec: PointSpec,
   onProgress?: (fraction: number) => void,
 ): PointResult {
+  // What a direct run and the estimator are both given.
+  const common = {
+    trace,
+    perKey,
+    vote: spec.vote,
+    delay: delayModel(spec.delay),
+    seed: spec.seed,
+    bootstrapMs: spec.bootstrapMs,
+  };
   if (spec.kind === 'direct') {
     const endMs = spec.hours * 3_600_000;
     const sim = simulate({
-      trace,
-      perKey,
-      vote: spec.vote,
-      delay: delayModel(spec.delay),
-      seed: spec.seed,
-      bootstrapMs: spec.bootstrapMs,
+      ...common,
       startMs: 0,
       endMs,
       ...(spec.bugs ? { bugs: spec.bugs } : {}),
@@ -38,12 +42,7 @@ export function runPoint(
     return { kind: 'direct', sim };
   }
   const e = estimate({
-    trace,
-    perKey,
-    vote: spec.vote,
-    delay: delayModel(spec.delay),
-    seed: spec.seed,
-    bootstrapMs: spec.bootstrapMs,
+    ...common,
     durationMs: spec.durationMs,
     samples: spec.samples,
     ...(spec.targetPool !== undefined ? { targetPool: spec.targetPool } : {}),
