@@ -5,7 +5,11 @@
 // router (nonstop + BIRD 2 + FRR replicas), with BIRD and FRR alone as its references.
 //
 // Usage: npm run bench:btr -- [--runs N] [--replicas 1,3,5] [--[no-]diverse]
-//          [--trace-s S] [--max N] [--[no-]voter] [--no-doc] [--quick]
+//          [--trace-s S] [--max N] [--[no-]voter] [--no-doc] [--quick] [--overhead] [--out F]
+// --overhead: the BTR paper's §5.2 (Fig. 7) set for `nonstop lab btr-eval`: R = 1 to 31
+// nonstop replicas, the diverse routers R = 3 and R = 5, one run, results to
+// bench/results/btr-eval/overhead.json (or --out), docs untouched (the evaluation report
+// reads the results).
 // --quick: R = 1 and 3 only, one run, 3 s at trace rate, 2,000 prefixes at maximum speed,
 // no diverse router, no voter micro-benchmark, docs untouched.
 // Writes bench/results/btr-<timestamp>.json; a full run (not --quick) also rewrites the
@@ -18,11 +22,14 @@
 // are child processes (bench/btr/peer.ts) timestamping with CLOCK_MONOTONIC: the feeder
 // when each UPDATE is handed to its socket, the receiver when the UPDATE announcing the
 // prefix arrives. One prefix per UPDATE, each with its own attribute set (bench/btr/stream.ts).
+// A third child (bench/btr/fib-watch.ts) in the router namespace follows its kernel table:
+// FIB pass-through is the feeder's send time to the prefix's appearance there (installed by
+// the daemon alone, or by the hypervisor's FIB vote over its replicas' kernel tables).
 
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { BtrRouterConfig } from '../src/lab/btr-router-runner.js';
 import { btrRouterRunner } from '../src/lab/btr-lab.js';
 import {
@@ -87,6 +94,10 @@ interface Args {
   voter: boolean;
   doc: boolean;
   quick: boolean;
+  /** The BTR paper's §5.2 set (see the header). */
+  overhead: boolean;
+  /** Results file (default bench/results/btr-<timestamp>.json). */
+  out?: string;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -99,6 +110,7 @@ function parseArgs(argv: string[]): Args {
     voter: true,
     doc: true,
     quick: false,
+    overhead: false,
   };
   const given = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
@@ -119,6 +131,8 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--no-voter') a.voter = false;
     else if (k === '--no-doc') a.doc = false;
     else if (k === '--quick') a.quick = true;
+    else if (k === '--overhead') a.overhead = true;
+    else if (k === '--out') a.out = v();
     else throw new Error(`unknown argument ${k}; see the header of bench/btr.ts`);
   }
   if (a.quick) {
@@ -130,12 +144,22 @@ function parseArgs(argv: string[]): Args {
     if (!given.has('--voter')) a.voter = false;
     a.doc = false;
   }
+  if (a.overhead) {
+    if (!given.has('--runs')) a.runs = 1;
+    if (!given.has('--replicas')) a.replicas = OVERHEAD_REPLICAS;
+    if (!given.has('--voter')) a.voter = false;
+    a.out ??= join(root, 'bench', 'results', 'btr-eval', 'overhead.json');
+    a.doc = false;
+  }
   if (!(a.runs >= 1)) throw new Error('--runs must be at least 1');
   for (const r of a.replicas)
     if (!(Number.isInteger(r) && r >= 1 && r <= 31)) throw new Error(`--replicas: bad R ${r}`);
   if (!(a.traceS > 0) || !(a.max >= 1)) throw new Error('--trace-s and --max must be positive');
   return a;
 }
+
+/** R for the §5.2 set: 1 to 31 nonstop replicas (the paper's Fig. 7 goes to 31). */
+const OVERHEAD_REPLICAS = [1, 2, 3, 4, 5, 7, 9, 11, 15, 21, 31];
 
 function configs(a: Args): RouterConfig[] {
   const out: RouterConfig[] = [{ id: 'nonstop alone', direct: true, kinds: ['nonstop'] }];
@@ -150,6 +174,13 @@ function configs(a: Args): RouterConfig[] {
     out.push({ id: 'BIRD alone', direct: true, kinds: ['bird'] });
     out.push({ id: 'FRR alone', direct: true, kinds: ['frr'] });
     out.push({ id: 'BTR R=3 nonstop+BIRD+FRR', direct: false, kinds: ['nonstop', 'bird', 'frr'] });
+    if (a.overhead) {
+      out.push({
+        id: 'BTR R=5 2×nonstop+2×BIRD+FRR',
+        direct: false,
+        kinds: ['nonstop', 'bird', 'frr', 'nonstop', 'bird'],
+      });
+    }
   }
   return out;
 }
@@ -210,6 +241,8 @@ interface RunResult {
   ok: boolean;
   error?: string;
   phases: Partial<Record<Phase, Latency>>;
+  /** FIB pass-through: UPDATE sent → the prefix in the router namespace's kernel table. */
+  fib: Partial<Record<Phase, Latency>>;
 }
 
 /** The router's configuration as one daemon: what each replica runs (btrReplica's spec). */
@@ -273,7 +306,9 @@ async function startRouter(
       voting: { strategy: { kind: 'continuous-majority' }, steadyMs: 1000 },
       catchUp: { quietMs: 1000, maxMs: 10_000 },
     },
-    replicas: replicas.map((r) => ({ name: r.name, proxy: r.proxy })),
+    replicas: replicas.map((r) => ({ name: r.name, proxy: r.proxy, ns: r.node.ns, kind: r.kind })),
+    // The FIB vote: each replica's kernel table followed, the voted routes installed here.
+    fib: { logInstalled: false },
   };
   const file = join(lab.dir, 'btr-router.json');
   writeFileSync(file, JSON.stringify(cfg, null, 2));
@@ -294,10 +329,13 @@ async function startRouter(
     // Every replica votes on both neighbour sessions (after its catch-up).
     ready: async () => {
       const want = replicas.length * ROUTER.neighbors.length;
-      const deadline = Date.now() + 30_000;
+      const waitS = 30 + 5 * replicas.length;
+      const deadline = Date.now() + waitS * 1000;
       while (voting() < want) {
         if (Date.now() > deadline)
-          throw new Error(`only ${voting()} of ${want} replica sessions caught up after 30 s`);
+          throw new Error(
+            `only ${voting()} of ${want} replica sessions caught up after ${waitS} s`,
+          );
         await new Promise((r) => setTimeout(r, 200));
       }
     },
@@ -316,10 +354,11 @@ async function runOnce(
   a: Args,
   progress: (s: string) => void,
 ): Promise<RunResult> {
-  const res: RunResult = { config: c.id, round, ok: false, phases: {} };
+  const res: RunResult = { config: c.id, round, ok: false, phases: {}, fib: {} };
   const lab = Lab.create();
   let feeder: Child | undefined;
   let receiver: Child | undefined;
+  let fibWatch: Child | undefined;
   try {
     const rt = await lab.node('rt');
     const nf = await lab.node('feed');
@@ -334,6 +373,14 @@ async function runOnce(
     );
     const router = await startRouter(lab, rt, c);
     const peer = join(root, 'dist', 'bench', 'btr', 'peer.js');
+    fibWatch = startChild(
+      rt.ns,
+      join(root, 'dist', 'bench', 'btr', 'fib-watch.js'),
+      {},
+      lab.dir,
+      'fib',
+    );
+    await waitEvent(fibWatch, 'established', 30_000, 'fib-watch');
     const base = { holdTime: HOLD };
     receiver = startChild(nr.ns, peer, { ...base, ...RECEIVER, role: 'receiver' }, lab.dir, 'recv');
     feeder = startChild(nf.ns, peer, { ...base, ...FEEDER, role: 'feeder' }, lab.dir, 'feed');
@@ -348,52 +395,70 @@ async function runOnce(
       count: number,
       rate: number,
       timeoutMs: number,
-    ): Promise<Latency> => {
+    ): Promise<{ update: Latency; fib: Latency }> => {
       const from = next;
       next += count;
       const k = ++id;
       const file = join(lab.dir, `stream-${k}.bin`);
       writeFileSync(file, encodeStream(from, count, FEEDER.asn, FEEDER.local));
       const sentFile = join(lab.dir, `sent-${k}.bin`);
-      const gotFile = join(lab.dir, `got-${k}.bin`);
       const isK = (e: Record<string, unknown>): boolean => e.id === k;
-      receiver!.proc.stdin!.write(`${JSON.stringify({ cmd: 'expect', from, count, id: k })}\n`);
+      const observers = [
+        { who: 'receiver', child: receiver!, out: join(lab.dir, `got-${k}.bin`) },
+        { who: 'fib-watch', child: fibWatch!, out: join(lab.dir, `fib-${k}.bin`) },
+      ];
+      for (const o of observers)
+        o.child.proc.stdin!.write(`${JSON.stringify({ cmd: 'expect', from, count, id: k })}\n`);
       feeder!.proc.stdin!.write(
         `${JSON.stringify({ cmd: 'send', file, rate, out: sentFile, id: k })}\n`,
       );
       let error: string | undefined;
       try {
-        await waitEvent(receiver!, 'complete', timeoutMs, 'receiver', router.alive, isK);
+        await Promise.all(
+          observers.map((o) => waitEvent(o.child, 'complete', timeoutMs, o.who, router.alive, isK)),
+        );
       } catch (e) {
         error = e instanceof Error ? e.message : String(e);
       }
       await waitEvent(feeder!, 'sent', 60_000, 'feeder', undefined, isK);
-      receiver!.proc.stdin!.write(
-        `${JSON.stringify({ cmd: 'dump', from, count, out: gotFile, id: k })}\n`,
-      );
-      await waitEvent(receiver!, 'dumped', 10_000, 'receiver', undefined, isK);
+      for (const o of observers) {
+        o.child.proc.stdin!.write(
+          `${JSON.stringify({ cmd: 'dump', from, count, out: o.out, id: k })}\n`,
+        );
+        await waitEvent(o.child, 'dumped', 10_000, o.who, undefined, isK);
+      }
       const sent = floats(readFileSync(sentFile));
-      const got = floats(readFileSync(gotFile));
-      const { summary } = latency(sent, got);
-      progress(
-        `${what}: ${summary.arrived}/${summary.prefixes} prefixes, median ${summary.medianMs.toFixed(2)} ms, ` +
-          `p99 ${summary.p99Ms.toFixed(2)} ms, ${Math.round(summary.prefixesPerS)} prefixes/s`,
+      const [update, fib] = observers.map(
+        (o) => latency(sent, floats(readFileSync(o.out))).summary,
       );
+      for (const [name, l] of [
+        ['UPDATE', update!],
+        ['FIB', fib!],
+      ] as const) {
+        progress(
+          `${what} ${name}: ${l.arrived}/${l.prefixes} prefixes, median ${l.medianMs.toFixed(2)} ms, ` +
+            `p99 ${l.p99Ms.toFixed(2)} ms, ${Math.round(l.prefixesPerS)} prefixes/s`,
+        );
+      }
       if (error) throw new Error(`${what}: ${error}`);
-      return summary;
+      return { update: update!, fib: fib! };
     };
     // Warm-up: a probe, and a second of quiet (the replicas' catch-up, timers).
     await phase('warm-up', 10, 0, 60_000);
     await sleep(1500);
     const traceN = Math.max(1, Math.round(a.traceS * TRACE_RATE));
-    res.phases.trace = await phase('trace', traceN, TRACE_RATE, a.traceS * 1000 + 60_000);
+    const trace = await phase('trace', traceN, TRACE_RATE, a.traceS * 1000 + 60_000);
+    res.phases.trace = trace.update;
+    res.fib.trace = trace.fib;
     await sleep(1500);
-    res.phases.max = await phase('max', a.max, 0, 120_000);
+    const max = await phase('max', a.max, 0, 240_000);
+    res.phases.max = max.update;
+    res.fib.max = max.fib;
     res.ok = true;
   } catch (e) {
     res.error = e instanceof Error ? e.message.slice(0, 3000) : String(e);
   } finally {
-    for (const ch of [feeder, receiver]) ch?.proc.kill('SIGKILL');
+    for (const ch of [feeder, receiver, fibWatch]) ch?.proc.kill('SIGKILL');
     await lab.destroy().catch(() => {});
   }
   return res;
@@ -401,8 +466,12 @@ async function runOnce(
 
 // --- summary and report ----------------------------------------------------------------
 
+type Measure = 'update' | 'fib';
+
 interface Row {
   phase: Phase;
+  /** UPDATE pass-through (to the receiving neighbour) or FIB pass-through (to the kernel). */
+  measure: Measure;
   config: string;
   replicas: number;
   runs: number;
@@ -422,12 +491,20 @@ function spread(xs: number[]): { median: number; min: number; max: number } {
 
 function summarize(cs: RouterConfig[], results: RunResult[]): Row[] {
   const rows: Row[] = [];
-  for (const phase of ['trace', 'max'] as const) {
+  for (const [phase, measure] of [
+    ['trace', 'update'],
+    ['trace', 'fib'],
+    ['max', 'update'],
+    ['max', 'fib'],
+  ] as const) {
     for (const c of cs) {
       const rs = results.filter((r) => r.config === c.id);
-      const ls = rs.flatMap((r) => (r.phases[phase] ? [r.phases[phase]] : []));
+      const of = (r: RunResult): Latency | undefined =>
+        measure === 'update' ? r.phases[phase] : r.fib?.[phase];
+      const ls = rs.flatMap((r) => (of(r) ? [of(r)!] : []));
       rows.push({
         phase,
+        measure,
         config: c.id,
         replicas: c.direct ? 0 : c.kinds.length,
         runs: rs.length,
@@ -456,7 +533,9 @@ interface Target {
 function targets(cs: RouterConfig[], rows: Row[]): Target[] {
   const out: Target[] = [];
   const find = (phase: Phase, id: string): Row | undefined =>
-    rows.find((r) => r.phase === phase && r.config === id && r.failed < r.runs);
+    rows.find(
+      (r) => r.phase === phase && r.measure === 'update' && r.config === id && r.failed < r.runs,
+    );
   for (const phase of ['trace', 'max'] as const) {
     for (const c of cs.filter((x) => !x.direct && x.kinds.length === 3)) {
       const btr = find(phase, c.id);
@@ -496,11 +575,12 @@ const fmt = (s: { median: number; min: number; max: number }): string =>
   `${ms2(s.median)} (${ms2(s.min)}–${ms2(s.max)})`;
 
 function resultsTable(rows: Row[], a: Args): string {
-  const alone = (phase: Phase): Row | undefined =>
-    rows.find((r) => r.phase === phase && r.config === 'nonstop alone');
+  const alone = (phase: Phase, measure: Measure): Row | undefined =>
+    rows.find((r) => r.phase === phase && r.measure === measure && r.config === 'nonstop alone');
   return table(
     [
       'phase',
+      'to',
       'router',
       'pass-through ms, median (min–max of runs)',
       'p99 ms',
@@ -509,7 +589,7 @@ function resultsTable(rows: Row[], a: Args): string {
       'failed runs',
     ],
     rows.map((r) => {
-      const ref = alone(r.phase);
+      const ref = alone(r.phase, r.measure);
       const vs =
         ref && r.config !== ref.config && Number.isFinite(r.median.median)
           ? `${r.median.median - ref.median.median >= 0 ? '+' : ''}${ms2(r.median.median - ref.median.median)} ms (${(r.median.median / ref.median.median).toFixed(2)}×)`
@@ -518,6 +598,7 @@ function resultsTable(rows: Row[], a: Args): string {
         r.phase === 'trace'
           ? `${TRACE_RATE} UPDATEs/s, ${Math.round(a.traceS * TRACE_RATE)} prefixes`
           : `max speed, ${a.max} prefixes`,
+        r.measure === 'update' ? 'neighbour' : 'kernel FIB',
         r.config,
         fmt(r.median),
         fmt(r.p99),
@@ -622,8 +703,11 @@ async function main(): Promise<void> {
     (a.diverse ? `, BIRD ${birdVersion()}, FRR ${frrVersion()}` : '') +
     `; load average at the end ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`;
   const fib =
-    'not measured: the hypervisor runner (src/lab/btr-router-runner.ts) has no FIB voter wired; ' +
-    'the FIB voter (src/btr/fib-vote.ts) runs only in `nonstop btr`, whose replicas are in-process';
+    'measured (rows "kernel FIB"): from the feeder handing the UPDATE to its socket to the ' +
+    "prefix appearing in the router namespace's kernel table, read from rtnetlink " +
+    'notifications (bench/btr/fib-watch.ts); a router alone installs it itself, a ' +
+    "bug-tolerant router's hypervisor votes its replicas' kernel tables (followed the same " +
+    'way, src/lab/btr-fib.ts) and installs the result';
   const out = {
     date: when,
     machine,
@@ -638,7 +722,8 @@ async function main(): Promise<void> {
   };
   const resultsDir = join(root, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
-  const jsonPath = join(resultsDir, `btr-${when.replace(/[:.]/g, '-')}.json`);
+  const jsonPath = a.out ?? join(resultsDir, `btr-${when.replace(/[:.]/g, '-')}.json`);
+  mkdirSync(dirname(jsonPath), { recursive: true });
   writeFileSync(jsonPath, `${JSON.stringify(out, null, 2)}\n`);
   const text =
     `${resultsTable(rows, a)}\n\n` +

@@ -10,8 +10,8 @@
 //   checked: none carries a bogus prefix, a bogus next hop or a withdrawal of a suppressed
 //   route — in fact none is sent at all; the voter reports a fault naming the nonstop
 //   replica for every corrupted key, and no other replica.
-//   The router's FIB too (src/lab/btr-fib.ts): the replicas' kernel tables are polled every
-//   100 ms and voted, the voted routes installed in the router namespace's kernel table; the
+//   The router's FIB too (src/lab/btr-fib.ts): the replicas' kernel tables are followed
+//   (rtnetlink notifications; the buggy replica's corrupted table every 100 ms) and voted, the voted routes installed in the router namespace's kernel table; the
 //   same bugs corrupt the nonstop replica's FIB as the voter sees it. The router's kernel
 //   table, read about every 100 ms, never differs from the converged one; the runner's
 //   record of every change the kernel accepted has none after the bugs start; the FIB

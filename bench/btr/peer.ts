@@ -19,6 +19,7 @@ import { createInterface } from 'node:readline';
 import type { Socket } from 'node:net';
 import { monoMs, openSessionRetrying, report } from '../speaker/session.js';
 import { prefixIndex } from './stream.js';
+import { arrived, onArrivalCommand } from './arrivals.js';
 
 interface Config {
   role: 'feeder' | 'receiver';
@@ -32,24 +33,6 @@ interface Config {
 const cfg = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as Config;
 
 // --- receiver --------------------------------------------------------------------------
-
-/** Arrival time by prefix index; 0 = not yet. Grown on demand. */
-let arrivals = new Float64Array(1 << 16);
-let watch: { from: number; count: number; id: unknown; missing: number } | undefined;
-
-function arrived(i: number, t: number): void {
-  if (i >= arrivals.length) {
-    const next = new Float64Array(Math.max(arrivals.length * 2, i + 1));
-    next.set(arrivals);
-    arrivals = next;
-  }
-  if (arrivals[i] !== 0) return;
-  arrivals[i] = t;
-  if (watch && i >= watch.from && i < watch.from + watch.count && --watch.missing === 0) {
-    report({ event: 'complete', id: watch.id, t });
-    watch = undefined;
-  }
-}
 
 function nlri(buf: Buffer, p: number, end: number, t: number): void {
   while (p < end) {
@@ -159,23 +142,7 @@ async function main(): Promise<void> {
         },
         (e: unknown) => report({ event: 'error', why: String(e) }),
       );
-    } else if (c.cmd === 'expect') {
-      let missing = 0;
-      for (let i = c.from!; i < c.from! + c.count!; i++) if (!(arrivals[i]! > 0)) missing++;
-      watch = { from: c.from!, count: c.count!, id: c.id, missing };
-      if (missing === 0) {
-        report({ event: 'complete', id: c.id, t: monoMs() });
-        watch = undefined;
-      }
-    } else if (c.cmd === 'dump') {
-      const out = new Float64Array(c.count!);
-      for (let k = 0; k < c.count!; k++) {
-        const t = arrivals[c.from! + k] ?? 0;
-        out[k] = t > 0 ? t : NaN;
-      }
-      writeFileSync(c.out!, out);
-      report({ event: 'dumped', id: c.id });
-    }
+    } else onArrivalCommand(c);
   });
 }
 

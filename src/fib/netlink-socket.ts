@@ -29,6 +29,9 @@ interface Libc {
   if_nametoindex(name: string): number;
   errno(): number;
   errnoNames: Map<number, string>;
+  open(path: string, flags: number): number;
+  setns(fd: number, nstype: number): number;
+  poll(fds: Uint8Array, n: number, timeoutMs: number): number;
 }
 
 let libcPromise: Promise<Libc> | undefined;
@@ -65,6 +68,9 @@ async function loadLibc(): Promise<Libc> {
     if_nametoindex: lib.func('unsigned int if_nametoindex(const char *)') as Libc['if_nametoindex'],
     errno: () => koffi.errno(),
     errnoNames,
+    open: lib.func('int open(const char *, int)') as Libc['open'],
+    setns: lib.func('int setns(int, int)') as Libc['setns'],
+    poll: lib.func('int poll(void *, unsigned long, int)') as Libc['poll'],
   };
 }
 
@@ -77,6 +83,23 @@ function libc(): Promise<Libc> {
 export interface ErrnoInfo {
   readonly code: string;
   readonly text: string;
+}
+
+const O_RDONLY_CLOEXEC = 0o2000000;
+const CLONE_NEWNET = 0x40000000;
+const POLLIN = 1;
+
+export interface NetlinkOpenOptions {
+  /** Multicast groups to join at bind (the `nl_groups` bit mask, e.g. RTMGRP_IPV4_ROUTE). */
+  readonly groups?: number;
+  /**
+   * Network namespace to open the socket in, as a path (`/run/netns/NAME`): the calling
+   * thread enters it for the socket() call only and returns to its own namespace (setns(2)
+   * acts per thread; a netlink socket stays in the namespace it was made in).
+   */
+  readonly netns?: string;
+  /** Receive timeout (default 10 s). */
+  readonly rcvTimeoutMs?: number;
 }
 
 export class NetlinkSocket {
@@ -93,20 +116,30 @@ export class NetlinkSocket {
    * Opens and binds a netlink socket with extended acknowledgements (the kernel's own error
    * text), capped acknowledgements (no echo of our request) and strict dump checking.
    */
-  static async open(protocol = NETLINK_ROUTE, bufferBytes = 8 << 20): Promise<NetlinkSocket> {
+  static async open(
+    protocol = NETLINK_ROUTE,
+    bufferBytes = 8 << 20,
+    opts: NetlinkOpenOptions = {},
+  ): Promise<NetlinkSocket> {
     const c = await libc();
-    const fd = c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+    const fd = opts.netns
+      ? socketIn(c, opts.netns, protocol)
+      : c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
     if (fd < 0) {
       const e = errnoInfo(c, c.errno());
-      throw new FibError(e.code, `cannot open a netlink socket: ${e.text}`);
+      throw new FibError(
+        e.code,
+        `cannot open a netlink socket${opts.netns ? ` in ${opts.netns}` : ''}: ${e.text}`,
+      );
     }
     const fail = (what: string): never => {
       const e = errnoInfo(c, c.errno());
       c.close(fd);
       throw new FibError(e.code, `netlink socket: ${what}: ${e.text}`);
     };
-    const sa = new Uint8Array(12); // sockaddr_nl: family, pad, pid 0 (kernel picks), groups 0
+    const sa = new Uint8Array(12); // sockaddr_nl: family, pad, pid 0 (kernel picks), groups
     new DataView(sa.buffer).setUint16(0, AF_NETLINK, true);
+    new DataView(sa.buffer).setUint32(8, opts.groups ?? 0, true);
     if (c.bind(fd, sa, sa.length) < 0) fail('bind');
     const int = (v: number): Uint8Array => {
       const b = new Uint8Array(4);
@@ -120,8 +153,10 @@ export class NetlinkSocket {
     if (c.setsockopt(fd, SOL_SOCKET, SO.SNDBUFFORCE, int(bufferBytes), 4) < 0) {
       c.setsockopt(fd, SOL_SOCKET, SO.SNDBUF, int(bufferBytes), 4);
     }
-    const tv = new Uint8Array(16); // struct timeval { long sec; long usec; }: 10 s
-    new DataView(tv.buffer).setBigInt64(0, 10n, true);
+    const tv = new Uint8Array(16); // struct timeval { long sec; long usec; }
+    const tmo = opts.rcvTimeoutMs ?? 10_000;
+    new DataView(tv.buffer).setBigInt64(0, BigInt(Math.floor(tmo / 1000)), true);
+    new DataView(tv.buffer).setBigInt64(8, BigInt((tmo % 1000) * 1000), true);
     if (c.setsockopt(fd, SOL_SOCKET, SO.RCVTIMEO, tv, tv.length) < 0) fail('SO_RCVTIMEO');
     // Optional features (older kernels lack some): errors here are not fatal.
     c.setsockopt(fd, SOL_NETLINK, NETLINK_OPT.EXT_ACK, int(1), 4);
@@ -148,16 +183,35 @@ export class NetlinkSocket {
 
   /**
    * Receives one datagram into `buf`; returns its length, or a negative errno (ENOBUFS:
-   * the kernel dropped answers because the receive buffer was full; EAGAIN: timeout).
+   * the kernel dropped answers because the receive buffer was full; EAGAIN: timeout, or
+   * nothing queued with MSG_DONTWAIT in `flags`).
    */
-  recv(buf: Uint8Array): number {
+  recv(buf: Uint8Array, flags = 0): number {
     this.check();
-    const n = this.c.recv(this.fd, buf, buf.length, 0);
+    const n = this.c.recv(this.fd, buf, buf.length, flags);
     return n >= 0 ? n : -this.c.errno();
   }
 
   errnoInfo(errno: number): ErrnoInfo {
     return errnoInfo(this.c, errno);
+  }
+
+  /**
+   * Waits up to `timeoutMs` until one of `socks` has a datagram to read; returns the
+   * readable ones (none on timeout or EINTR). A blocking call: for worker threads.
+   */
+  static poll(socks: readonly NetlinkSocket[], timeoutMs: number): NetlinkSocket[] {
+    if (socks.length === 0) return [];
+    const c = socks[0]!.c;
+    const fds = new Uint8Array(8 * socks.length); // struct pollfd { int fd; short events, revents; }
+    const dv = new DataView(fds.buffer);
+    socks.forEach((s, i) => {
+      dv.setInt32(8 * i, s.fd, true);
+      dv.setInt16(8 * i + 4, POLLIN, true);
+    });
+    const n = c.poll(fds, socks.length, timeoutMs);
+    if (n <= 0) return [];
+    return socks.filter((_, i) => dv.getInt16(8 * i + 6, true) !== 0);
   }
 
   close(): void {
@@ -172,6 +226,36 @@ export class NetlinkSocket {
 
   private check(): void {
     if (this.closed) throw new FibError('EBADF', 'netlink socket is closed');
+  }
+}
+
+/**
+ * socket(2) inside the namespace at `path`, the calling thread returning to its own after;
+ * throws FibError naming the step that failed.
+ */
+function socketIn(c: Libc, path: string, protocol: number): number {
+  const fail = (what: string): never => {
+    const e = errnoInfo(c, c.errno());
+    throw new FibError(e.code, `netlink socket in ${path}: ${what}: ${e.text}`);
+  };
+  const own = c.open('/proc/thread-self/ns/net', O_RDONLY_CLOEXEC);
+  if (own < 0) fail("open this thread's namespace");
+  const target = c.open(path, O_RDONLY_CLOEXEC);
+  if (target < 0) {
+    c.close(own);
+    fail('open');
+  }
+  try {
+    if (c.setns(target, CLONE_NEWNET) !== 0) fail('setns');
+    const fd = c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+    const err = fd < 0 ? errnoInfo(c, c.errno()) : undefined;
+    // Never continue on a thread left in the wrong namespace.
+    if (c.setns(own, CLONE_NEWNET) !== 0) fail("return to this thread's namespace");
+    if (err) throw new FibError(err.code, `netlink socket in ${path}: socket: ${err.text}`);
+    return fd;
+  } finally {
+    c.close(target);
+    c.close(own);
   }
 }
 

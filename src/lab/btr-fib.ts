@@ -3,12 +3,16 @@
 // "FIB: voted routes installed into the router's kernel routing table; each replica's FIB
 // observed from its own namespace's table (rtnetlink)").
 //
-// - Observing: each replica's kernel table (`namespaceFibRoutes`: the namespace's main
-//   table without connected, boot, static and other non-routing routes) is polled every
-//   `pollMs` by the FIB voter's poller (src/btr/fib-vote.ts, FibPoller) and diffed into the
-//   vote. Kinds without a kernel FIB (GoBGP) are not observed here: they sit out of the FIB
-//   vote. A replica under fault injection has its observed FIB corrupted by its injector
-//   (FaultInjector.corruptFib), as a buggy daemon would have installed it.
+// - Observing: each replica's kernel table (its namespace's main table without connected,
+//   boot, static and other non-routing routes) is followed (`observe: 'monitor'`, the
+//   default) by a RouteMonitor (src/fib/route-monitor.ts: rtnetlink notifications read in a
+//   worker thread), every change pushed into the vote as it happens; or (`observe: 'poll'`)
+//   read with iproute2 every `pollMs` by the FIB voter's poller (src/btr/fib-vote.ts,
+//   FibPoller) and diffed into the vote. Kinds without a kernel FIB (GoBGP) are not
+//   observed: they sit out of the FIB vote. A replica under fault injection has its
+//   observed FIB corrupted by its injector (FaultInjector.corruptFib, which rewrites a whole
+//   table), as a buggy daemon would have installed it: with the monitor, its mirrored table
+//   is corrupted and snapshotted into the vote every `pollMs`.
 // - Installing: the voted routes go into the kernel table of the namespace this process
 //   runs in — the router's — with NetlinkFib (protocol 214); every change the kernel
 //   accepted is reported to `onInstalled`, the complete record of what the router's FIB
@@ -17,10 +21,11 @@
 // Every replica votes from the start: a replica still catching up holds fewer routes, and
 // the majority decides each prefix meanwhile.
 
-import type { Clock } from '../lib/clock.js';
-import { formatAddr, formatPrefix, type Prefix } from '../lib/ip.js';
+import type { Clock, TimerHandle } from '../lib/clock.js';
+import { formatAddr, formatPrefix, parseAddr, parsePrefix, type Prefix } from '../lib/ip.js';
 import { ipJson } from '../net/netns.js';
 import { NetlinkFib, type Fib } from '../fib/index.js';
+import { RouteMonitor, netnsPath, type MonitoredRoute } from '../fib/route-monitor.js';
 import type { FaultInjector } from '../btr/fault-inject.js';
 import { FibPoller, FibVote, ObservedFib, type FibVoteEvent } from '../btr/fib-vote.js';
 import type { InstanceFibRoute } from '../btr/instance.js';
@@ -81,7 +86,9 @@ export interface RouterFibOptions {
   readonly strategy: Strategy;
   readonly steadyMs: number;
   readonly clock: Clock;
-  /** Poll interval of the replicas' tables (ms, default 200). */
+  /** How the replicas' tables are observed (see the header; default 'monitor'). */
+  readonly observe?: 'monitor' | 'poll';
+  /** Poll interval of the replicas' tables, or of a faulty replica's snapshot (ms, default 200). */
   readonly pollMs?: number;
   readonly onEvent?: (e: FibVoteEvent) => void;
   /** A change the router's kernel table accepted (gateways undefined: deleted). */
@@ -92,9 +99,12 @@ export interface RouterFibOptions {
 
 /** The running FIB vote of a real-daemon router (see the header). */
 export class RouterFib {
+  private timer: TimerHandle | undefined;
+
   private constructor(
     readonly vote: FibVote,
-    private readonly poller: FibPoller,
+    private readonly poller: FibPoller | undefined,
+    private readonly monitor: RouteMonitor | undefined,
     private readonly fib: Fib,
     /** Replicas taking part (those with a kernel FIB). */
     readonly voting: readonly string[],
@@ -116,35 +126,87 @@ export class RouterFib {
       maxReplicas: Math.min(31, Math.max(8, o.replicas.length)),
       ...(o.onEvent ? { onEvent: o.onEvent } : {}),
     });
-    const polled = o.replicas
-      .filter((r) => !NO_KERNEL_FIB.has(r.kind))
-      .map((r) => ({
+    const observed = o.replicas.filter((r) => !NO_KERNEL_FIB.has(r.kind));
+    for (const r of observed) vote.addReplica(r.name, { voting: true });
+    const pollMs = o.pollMs ?? 200;
+    if (o.observe === 'poll') {
+      const polled = observed.map((r) => ({
         name: r.name,
         fibRoutes: async () => {
           const routes = await namespaceFibRoutes(r.ns);
           return r.faults ? r.faults.corruptFib(routes) : routes;
         },
       }));
-    for (const r of polled) vote.addReplica(r.name, { voting: true });
-    const poller = new FibPoller({
-      clock: o.clock,
-      vote,
-      replicas: () => polled,
-      intervalMs: o.pollMs ?? 200,
-      ...(o.onEvent ? { onEvent: o.onEvent } : {}),
-    });
-    poller.start();
-    return new RouterFib(
-      vote,
-      poller,
-      inner,
-      polled.map((r) => r.name),
+      const poller = new FibPoller({
+        clock: o.clock,
+        vote,
+        replicas: () => polled,
+        intervalMs: pollMs,
+        ...(o.onEvent ? { onEvent: o.onEvent } : {}),
+      });
+      poller.start();
+      return new RouterFib(
+        vote,
+        poller,
+        undefined,
+        inner,
+        observed.map((r) => r.name),
+      );
+    }
+    // Monitored: mirrors of every table; clean replicas push each change, faulty ones are
+    // corrupted and snapshotted every pollMs.
+    const mirrors = observed.map(() => new Map<string, readonly string[]>());
+    const known = observed.map(() => false);
+    const routesOf = (n: number): InstanceFibRoute[] =>
+      [...mirrors[n]!].map(([prefix, gws]) => ({ prefix, gateways: [...gws] }));
+    const push = (n: number, prefix: string, gws: readonly string[] | undefined): void => {
+      const p = parsePrefix(prefix);
+      if (!p) return;
+      const bytes = gws?.map((g) => parseAddr(g)).filter((g): g is Uint8Array => !!g);
+      vote.route(observed[n]!.name, p, bytes);
+    };
+    const monitor = await RouteMonitor.start(
+      { namespaces: observed.map((r) => netnsPath(r.ns)) },
+      {
+        snapshot: (n, routes: readonly MonitoredRoute[]) => {
+          mirrors[n]!.clear();
+          known[n] = true;
+          for (const r of routes) mirrors[n]!.set(r.prefix, r.gateways);
+          if (!observed[n]!.faults) vote.snapshot(observed[n]!.name, routesOf(n));
+        },
+        route: (n, add, r) => {
+          if (add) mirrors[n]!.set(r.prefix, r.gateways);
+          else mirrors[n]!.delete(r.prefix);
+          if (!observed[n]!.faults) push(n, r.prefix, add ? r.gateways : undefined);
+        },
+        error: (e) => o.onEvent?.({ type: 'observe-failed', replica: '(all)', reason: e.message }),
+      },
     );
+    const faulty = observed.flatMap((r, n) => (r.faults ? [{ r, n }] : []));
+    const rf = new RouterFib(
+      vote,
+      undefined,
+      monitor,
+      inner,
+      observed.map((r) => r.name),
+    );
+    if (faulty.length > 0) {
+      const tick = (): void => {
+        // Not before the table is known: an injector shown an empty table skips its episode.
+        for (const { r, n } of faulty)
+          if (known[n]) vote.snapshot(r.name, r.faults!.corruptFib(routesOf(n)));
+        rf.timer = o.clock.at(o.clock.now() + pollMs, tick);
+      };
+      tick();
+    }
+    return rf;
   }
 
   /** Stops polling and voting; the voted routes are removed from the router's table. */
   async close(): Promise<void> {
-    this.poller.stop();
+    this.poller?.stop();
+    this.timer?.cancel();
+    await this.monitor?.close();
     await this.vote.close();
     await this.fib.close();
   }

@@ -111,7 +111,7 @@ export interface BtrLabRouterOptions {
   /** The hypervisor's catch-up of returning replicas (default quiet 1000 ms, at most 10 s). */
   readonly catchUp?: HypervisorConfig['catchUp'];
   /** The router's FIB vote: replicas' kernel tables polled every `pollMs`, voted, installed. */
-  readonly fib?: { readonly pollMs?: number };
+  readonly fib?: BtrRouterConfig['fib'];
   /** The replica set as [name, kind, mode] (default rnon, rbird, rfrr; see `btrLabRouter`). */
   readonly replicas?: readonly (readonly [string, string, 'accept' | 'connect'])[];
 }

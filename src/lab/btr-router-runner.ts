@@ -19,7 +19,7 @@
 // `{ sentOther: neighbour address, type, wall }`.
 //
 // FIB (`fib`): the router's FIB vote (src/lab/btr-fib.ts): each replica's kernel table
-// (`ns`, `kind`) polled and voted — a replica with `faults` has its observed FIB corrupted by
+// (`ns`, `kind`) followed (or polled) and voted — a replica with `faults` has its observed FIB corrupted by
 // the same injector — and the voted routes installed in this namespace's kernel table. Every
 // change the kernel accepted is printed as `{ fibInstalled: { prefix, gateways? }, wall }`
 // (no gateways: deleted), the FIB voter's events as `{ fibEvent, wall }`; the status line
@@ -54,7 +54,12 @@ export interface BtrRouterConfig {
     readonly kind?: string;
   }[];
   /** Vote on the replicas' FIBs and install the result here (see the header). */
-  readonly fib?: { readonly pollMs?: number };
+  readonly fib?: {
+    readonly pollMs?: number;
+    readonly observe?: 'monitor' | 'poll';
+    /** Print each change installed (default true; the benchmark turns it off). */
+    readonly logInstalled?: boolean;
+  };
   /** Print every UPDATE sent to a neighbour. */
   readonly logSent?: boolean;
   /** Keep each replica's advertisements for the status (see the header). */
@@ -155,9 +160,14 @@ async function main(): Promise<void> {
         steadyMs: cfg.hypervisor.voting.steadyMs,
         clock: systemClock,
         ...(cfg.fib.pollMs !== undefined ? { pollMs: cfg.fib.pollMs } : {}),
+        ...(cfg.fib.observe ? { observe: cfg.fib.observe } : {}),
         onEvent: (e) => print({ fibEvent: e }),
-        onInstalled: (prefix, gateways) =>
-          print({ fibInstalled: { prefix, ...(gateways ? { gateways } : {}) } }),
+        ...(cfg.fib.logInstalled === false
+          ? {}
+          : {
+              onInstalled: (prefix: string, gateways: string[] | undefined) =>
+                print({ fibInstalled: { prefix, ...(gateways ? { gateways } : {}) } }),
+            }),
       })
     : undefined;
   let stopping = false;
