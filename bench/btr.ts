@@ -197,6 +197,7 @@ function percentile(xs: Float64Array | number[], p: number): number {
 interface Latency {
   prefixes: number;
   arrived: number;
+  meanMs: number;
   medianMs: number;
   p99Ms: number;
   minMs: number;
@@ -220,6 +221,7 @@ function latency(sent: Float64Array, got: Float64Array): { summary: Latency; ms:
     summary: {
       prefixes: sent.length,
       arrived: sorted.length,
+      meanMs: ms.reduce((x, y) => x + y, 0) / ms.length,
       medianMs: percentile(sorted, 50),
       p99Ms: percentile(sorted, 99),
       minMs: sorted[0] ?? NaN,
@@ -478,6 +480,8 @@ interface Row {
   failed: number;
   /** Median over runs of each run's median, and min–max over runs. */
   median: { median: number; min: number; max: number };
+  /** The same of each run's mean. */
+  mean: { median: number; min: number; max: number };
   p99: { median: number; min: number; max: number };
   prefixesPerS: number;
 }
@@ -510,6 +514,7 @@ function summarize(cs: RouterConfig[], results: RunResult[]): Row[] {
         runs: rs.length,
         failed: rs.length - ls.length,
         median: spread(ls.map((l) => l.medianMs)),
+        mean: spread(ls.map((l) => l.meanMs)),
         p99: spread(ls.map((l) => l.p99Ms)),
         prefixesPerS: spread(ls.map((l) => l.prefixesPerS)).median,
       });

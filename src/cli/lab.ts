@@ -11,9 +11,10 @@ import type { Command } from './command.js';
 const LAB_USAGE = `usage: nonstop lab <experiment> [options]
 
 experiments:
-  btr-eval   the bug-tolerant router's voting under churn (paper §5.1) on virtual time:
-             fault rate, waiting time, update overhead, the threshold T; writes
-             docs/evaluation/btr.md and its SVG charts
+  btr-eval   the bug-tolerant router's evaluation (paper §5): voting under churn on
+             virtual time (fault rate, waiting time, update overhead, the threshold T) and
+             processing overhead with real processes; writes docs/evaluation/btr.md and
+             its SVG charts
 
 Run 'nonstop lab <experiment> --help' for its options.
 `;
@@ -24,7 +25,9 @@ const BTR_EVAL_USAGE = `usage: nonstop lab btr-eval [--quick] [--out DIR] [--doc
 Reproduces §5.1 of "Virtually Eliminating Router Bugs" (CoNEXT 2009) with the real voter
 (src/btr/voter.ts) on virtual time: a RIS update trace extended to 100 hours, replicas with
 measured processing delays and the paper's bug model, the strategies wait-for-consensus
-(K=R), master/slave and continuous-majority with R = 3, 4, 5 and 3 + 1 standby.
+(K=R), master/slave and continuous-majority with R = 3, 4, 5 and 3 + 1 standby. And §5.2
+with real processes (as root): FIB pass-through with 1 to 31 replicas against a standard
+router, at trace speed and as fast as the feeder sends (bench/btr.ts --overhead).
 
   --quick         a smoke test (about a minute): short runs, few samples; the report goes to
                   the --out directory unless --doc is given
@@ -32,7 +35,9 @@ measured processing delays and the paper's bug model, the strategies wait-for-co
                   kept in DIR/results.json and not run again
   --doc DIR       where btr.md and the charts go (default docs/evaluation; --quick: DIR of --out)
   --fresh         forget the results in the work directory and start over
-  --only GROUPS   comma-separated: fig3, fig4, fig5, fig6, waiting, validate, table
+  --only GROUPS   comma-separated: fig3, fig4, fig5, fig6, waiting, validate, table,
+                  overhead (§5.2: real daemons, needs root; run when DIR/overhead.json is
+                  missing or with --fresh; skipped with --quick)
   --jobs N        worker threads (default 2, or the number of CPUs if fewer)
   --trace FILE    the MRT update trace (default ../shared/data/hdb3-MRT/latest-update.gz)
   -h, --help      this help
@@ -124,8 +129,8 @@ async function btrEval(args: string[]): Promise<number> {
     return 0;
   }
   const { runEval, DataMissingError } = await import('../lab/btr-eval/run.js');
-  const { FULL, QUICK, GROUPS } = await import('../lab/btr-eval/plan.js');
-  const parsed = parseBtrEval(args, GROUPS);
+  const { FULL, QUICK, ONLY_CHOICES } = await import('../lab/btr-eval/plan.js');
+  const parsed = parseBtrEval(args, ONLY_CHOICES);
   if (typeof parsed === 'string') {
     process.stderr.write(`nonstop lab btr-eval: ${parsed}\n\n${BTR_EVAL_USAGE}`);
     return 2;
@@ -141,10 +146,11 @@ async function btrEval(args: string[]): Promise<number> {
       docDir,
       tracePath,
       fresh: parsed.fresh,
-      ...(parsed.only ? { only: parsed.only as (typeof GROUPS)[number][] } : {}),
+      ...(parsed.only ? { only: parsed.only as (typeof ONLY_CHOICES)[number][] } : {}),
       jobs: parsed.jobs ?? Math.min(2, availableParallelism()),
       log: (line) => process.stderr.write(`${line}\n`),
       tty: process.stderr.isTTY === true,
+      overheadScript: join(root, 'dist/bench/btr.js'),
     });
     return 0;
   } catch (e) {
@@ -162,7 +168,7 @@ const EXPERIMENTS: Record<string, (args: string[]) => Promise<number>> = {
 
 export const labCommand: Command = {
   name: 'lab',
-  summary: "lab experiments: btr-eval (the bug-tolerant router's paper §5.1 on virtual time)",
+  summary: "lab experiments: btr-eval (the bug-tolerant router's paper §5)",
   async run(args: string[]): Promise<number> {
     const [sub, ...rest] = args;
     if (sub === undefined || sub === '-h' || sub === '--help' || sub === 'help') {

@@ -43,7 +43,7 @@ test('the quick evaluation produces a report with every figure, and resumes', as
       '### Update overhead (paper Figure 5)',
       '### The threshold T: false negatives against fault rate (paper Figure 6)',
       '### Validation of the estimator',
-      '## Processing overhead (§5.2, placeholder)',
+      '## Processing overhead (§5.2)',
       '### Metrics',
       '### The estimator',
     ]) {

@@ -48,6 +48,9 @@ export type PointSpec = DirectPoint | EstimatePoint;
 
 export const GROUPS = ['fig3', 'fig4', 'fig5', 'fig6', 'waiting', 'validate', 'table'] as const;
 export type Group = (typeof GROUPS)[number];
+/** What `--only` takes: the point groups, and `overhead` (§5.2, real processes: overhead.ts). */
+export const ONLY_CHOICES = [...GROUPS, 'overhead'] as const;
+export type OnlyChoice = (typeof ONLY_CHOICES)[number];
 
 export interface Preset {
   readonly name: 'full' | 'quick';

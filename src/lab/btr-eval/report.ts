@@ -6,6 +6,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lineChart, type Point, type Series } from '../../lib/svg-line-chart.js';
 import { rateFromEstimate, type Estimate } from './estimator.js';
+import { int, ms, num, table } from './markdown.js';
+import { overheadSection, overheadTableRows, type OverheadFile } from './overhead.js';
 import {
   REPLICA_SETS,
   STRATEGIES,
@@ -81,20 +83,6 @@ export function pct(x: number | undefined): string {
   return `${(p / 10 ** e).toFixed(1)}e${e} %`;
 }
 
-const num = (x: number, digits = 2): string =>
-  !Number.isFinite(x) ? 'n/a' : Number(x.toPrecision(digits)).toLocaleString('en-US');
-const ms = (x: number): string => (!Number.isFinite(x) ? 'n/a' : `${num(x, 3)} ms`);
-const int = (x: number): string => Math.round(x).toLocaleString('en-US');
-
-function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length), 3));
-  const line = (r: readonly string[]): string =>
-    `| ${r.map((c, i) => c.padEnd(w[i]!)).join(' | ')} |`;
-  return [line(head), `| ${w.map((n) => '-'.repeat(n)).join(' | ')} |`, ...rows.map(line)].join(
-    '\n',
-  );
-}
-
 // --- access ----------------------------------------------------------------------------------
 
 class Results {
@@ -151,7 +139,12 @@ function ratePoint(x: number, r: { rate: number; se: number }): Point | undefine
 
 const PAPER = 'C. Keller et al., "Virtually Eliminating Router Bugs", CoNEXT 2009';
 
-export function writeReport(dir: string, pr: Preset, file: ResultsFile): string {
+export function writeReport(
+  dir: string,
+  pr: Preset,
+  file: ResultsFile,
+  overhead?: OverheadFile,
+): string {
   mkdirSync(dir, { recursive: true });
   const R = new Results(file, pr);
   const t = file.trace;
@@ -172,8 +165,8 @@ export function writeReport(dir: string, pr: Preset, file: ResultsFile): string 
     '',
     `Reproduces §5.1 ("Voting in the presence of churn") of ${PAPER} ` +
       '(`../shared/papers/btr-virtually-eliminating-router-bugs-conext09.txt`) with our own voter ' +
-      '(`src/btr/voter.ts`) on virtual time, and compares the numbers. §5.2 (processing overhead with ' +
-      'real processes) is a later step: [placeholder](#processing-overhead-52-placeholder). Tracker: issue 6.',
+      '(`src/btr/voter.ts`) on virtual time, and §5.2 ("Processing overhead") with real processes ' +
+      '([below](#processing-overhead-52)), and compares the numbers. Tracker: issue 6.',
     '',
     `Preset **${pr.name}**${pr.name === 'quick' ? ' (a smoke test: short runs, few samples — numbers are not meaningful)' : ''}; ` +
       `${Object.keys(file.points).length} experiment points; ` +
@@ -260,15 +253,7 @@ export function writeReport(dir: string, pr: Preset, file: ResultsFile): string 
       '—',
       vc('wait-for-consensus', 3),
     ),
-    [
-      'hypervisor: FIB pass-through, 1 instance (+0.08 % → 0.06 s)',
-      '+0.08 %',
-      'placeholder (§5.2 step)',
-      '',
-      '',
-    ],
-    ['hypervisor: 3 instances / 5 instances', '+1.7 % / +4.6 %', 'placeholder (§5.2 step)', '', ''],
-    ['hypervisor: 3000× replay rate', '< 23 %', 'placeholder (§5.2 step)', '', ''],
+    ...overheadTableRows(overhead),
   ];
   push(
     table(
@@ -872,28 +857,21 @@ export function writeReport(dir: string, pr: Preset, file: ResultsFile): string 
   // --- explanation ----------------------------------------------------------------------------
   push(...explain(R, pr, t));
 
+  push(...overheadSection(overhead, svgs));
   push(
-    '## Processing overhead (§5.2, placeholder)',
-    '',
-    '<!-- btr-eval:processing-overhead -->',
-    '',
-    'Not measured yet: a later step runs real processes through the hypervisor (FIB and update pass-through ' +
-      'against a standard router, R = 1 … 5, the replay rate raised up to 3000×) and fills this section and the ' +
-      'hypervisor rows of the table above. Until then see `docs/performance.md` ("The bug-tolerant router").',
-    '',
-    '<!-- /btr-eval:processing-overhead -->',
-    '',
     '## Reproduce',
     '',
     '```sh',
     'npx tsc -p tsconfig.json',
     'nice -n 10 node bin/nonstop.js lab btr-eval            # resumes from bench/results/btr-eval/results.json',
     'nice -n 10 node bin/nonstop.js lab btr-eval --fresh    # from scratch',
+    'node bin/nonstop.js lab btr-eval --only overhead --fresh  # §5.2 again, as root (15–30 min)',
     'node bin/nonstop.js lab btr-eval --quick --out /tmp/q  # the 2-minute smoke test (report in /tmp/q)',
     '```',
     '',
     `Seed ${pr.seed} for every point (the same delays in every configuration: comparisons are paired). ` +
-      'Code: `src/lab/btr-eval/` (trace.ts, replica-model.ts, simulate.ts, estimator.ts, plan.ts, report.ts), ' +
+      'Code: `src/lab/btr-eval/` (trace.ts, replica-model.ts, simulate.ts, estimator.ts, plan.ts, report.ts, overhead.ts), ' +
+      '§5.2 measured by `bench/btr.ts --overhead` (run by btr-eval as root when its results are missing), ' +
       'charts `src/lib/svg-line-chart.ts`.',
     '',
   );

@@ -5,10 +5,19 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { buildPlan, pointCost, type Group, type PointSpec, type Preset } from './plan.js';
+import {
+  GROUPS,
+  buildPlan,
+  pointCost,
+  type Group,
+  type OnlyChoice,
+  type PointSpec,
+  type Preset,
+} from './plan.js';
 import { describePoint, writeReport, type ResultsFile, type TraceStats } from './report.js';
 import type { PointResult } from './run-point.js';
 import { loadTrace } from './trace.js';
+import { OVERHEAD_FILE, loadOverhead, runOverhead } from './overhead.js';
 import type { FromWorker, ToWorker } from './worker.js';
 
 export interface EvalOptions {
@@ -19,12 +28,17 @@ export interface EvalOptions {
   readonly docDir: string;
   readonly tracePath: string;
   readonly fresh: boolean;
-  readonly only?: readonly Group[];
+  readonly only?: readonly OnlyChoice[];
   readonly jobs: number;
   /** Progress and messages (stderr). */
   readonly log: (line: string) => void;
   /** Rewrite one progress line in place (a terminal) instead of printing one every 15 s. */
   readonly tty: boolean;
+  /**
+   * The §5.2 benchmark (dist/bench/btr.js), run when its results are missing; undefined (and
+   * always with the quick preset): the report uses what `<out>/overhead.json` holds.
+   */
+  readonly overheadScript?: string;
 }
 
 export class DataMissingError extends Error {
@@ -84,7 +98,10 @@ export async function runEval(o: EvalOptions): Promise<{ report: string; ran: nu
     points: {},
   };
   results.trace = stats;
-  const plan = buildPlan(o.preset, o.only);
+  const plan = buildPlan(
+    o.preset,
+    o.only?.filter((g): g is Group => (GROUPS as readonly string[]).includes(g)),
+  );
   const todo = [...plan.points].filter(([id]) => results.points[id] === undefined);
   todo.sort((a, b) => pointCost(b[1]) - pointCost(a[1]));
   o.log(
@@ -95,7 +112,16 @@ export async function runEval(o: EvalOptions): Promise<{ report: string; ran: nu
       `${Math.min(o.jobs, todo.length)} worker(s); results in ${resultsPath}`,
   );
   if (todo.length > 0) await runPool(o, todo, results, resultsPath);
-  const report = writeReport(o.docDir, o.preset, results);
+  const overheadPath = join(o.outDir, OVERHEAD_FILE);
+  if (o.overheadScript && o.preset.name !== 'quick' && (!o.only || o.only.includes('overhead'))) {
+    await runOverhead({
+      path: overheadPath,
+      benchScript: o.overheadScript,
+      fresh: o.fresh,
+      log: o.log,
+    });
+  }
+  const report = writeReport(o.docDir, o.preset, results, loadOverhead(overheadPath));
   o.log(`btr-eval: report written to ${report} (total ${fmtDuration(performance.now() - t0)})`);
   return { report, ran: todo.length };
 }
