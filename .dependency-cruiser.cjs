@@ -63,6 +63,19 @@ module.exports = {
       },
     },
     {
+      name: 'tcpr-core-pure',
+      comment:
+        "TCPR's core (tcpr/packet, checksum, options, filter, connection, control-codec) is pure: packets and side-channel messages in, packets and replies out; the TUN/NFQUEUE pump and the UDP side channel live in net/ and cli/ (node:crypto is allowed for the codec's HMAC): no Node I/O modules",
+      severity: 'error',
+      from: {
+        path: '^src/tcpr/(packet|checksum|options|filter|connection|control-codec)[^/]*\\.ts$',
+      },
+      to: {
+        dependencyTypes: ['core'],
+        path: '^(node:)?(fs|net|dgram|child_process|http|https|worker_threads|os|cluster|timers)',
+      },
+    },
+    {
       name: 'mrt-io-at-the-edge',
       comment:
         'mrt/ reads and writes files, but only source.ts (input, decompression) and text-out.ts (output) touch I/O; the rest is pure over bytes',
