@@ -1,0 +1,427 @@
+// Linux TUN devices (Documentation/networking/tuntap.rst, uapi <linux/if_tun.h>) through
+// libc via the koffi FFI. Node cannot poll a character device with libuv and `fs.read` on
+// the thread pool is far too slow (spec tcpr-and-tcp-repair §5.3), so this API is
+// synchronous: open it, and loop on it, inside a worker thread.
+//
+// A device may live in another network namespace: `TUNSETIFF` resolves the name in the
+// calling thread's namespace, so we `setns()` this thread there for the open and switch
+// straight back (a net namespace is a per-thread attribute; other threads never notice).
+// The fd stays bound to the device wherever the thread goes afterwards.
+
+import { createRequire } from 'node:module';
+
+/** ioctl requests of <linux/if_tun.h> (x86-64 values, `_IOW('T', n, int)`). */
+export const TUN_IOCTL = {
+  SETIFF: 0x400454ca,
+  SETPERSIST: 0x400454cb,
+  SETOWNER: 0x400454cc,
+  SETGROUP: 0x400454ce,
+  GETFEATURES: 0x800454cf,
+  SETOFFLOAD: 0x400454d0,
+  GETIFF: 0x800454d2,
+} as const;
+
+/** `ifr_flags` values for TUNSETIFF. */
+export const TUN_FLAG = {
+  TUN: 0x0001,
+  TAP: 0x0002,
+  MULTI_QUEUE: 0x0100,
+  NO_PI: 0x1000,
+  VNET_HDR: 0x4000,
+  TUN_EXCL: 0x8000,
+} as const;
+
+/** Socket ioctls on a device (<linux/sockios.h>), for the queue length and the up flag. */
+const SIOC = { GIFFLAGS: 0x8913, SIFFLAGS: 0x8914, SIFTXQLEN: 0x8943 } as const;
+const IFF_UP = 0x1;
+
+/** `sizeof(struct ifreq)` on x86-64: `char ifr_name[16]` then a 24-byte union. */
+export const IFREQ_SIZE = 40;
+/** Offset of `ifr_flags` (short) and `ifr_qlen` (int) in the union. */
+const IFREQ_UNION = 16;
+const IFNAMSIZ = 16;
+
+const O_RDWR = 0o2;
+const O_RDONLY = 0;
+const O_NONBLOCK = 0o4000;
+const O_CLOEXEC = 0o2000000;
+const CLONE_NEWNET = 0x40000000;
+const AF_INET = 2;
+const SOCK_DGRAM = 2;
+const SOCK_CLOEXEC = 0o2000000;
+export const POLL = { IN: 0x1, ERR: 0x8, HUP: 0x10, NVAL: 0x20 } as const;
+const EAGAIN = 11;
+const EINTR = 4;
+const ENODEV = 19;
+const EBADFD = 77;
+
+/** A TUN failure: `code` is the errno name (`EBUSY`), `device` the interface name. */
+export class TunError extends Error {
+  constructor(
+    readonly code: string,
+    readonly errno: number,
+    readonly device: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TunError';
+  }
+}
+
+interface Libc {
+  open(path: string, flags: number, mode: number): number;
+  close(fd: number): number;
+  ioctl(fd: number, req: number, arg: Uint8Array): number;
+  /** ioctl whose argument is the value itself (TUNSETPERSIST), not a pointer. */
+  ioctlValue(fd: number, req: number, arg: number): number;
+  read(fd: number, buf: Uint8Array, len: number): number;
+  write(fd: number, buf: Uint8Array, len: number): number;
+  poll(fds: Uint8Array, nfds: number, timeoutMs: number): number;
+  setns(fd: number, nstype: number): number;
+  socket(domain: number, type: number, protocol: number): number;
+  strerror(errnum: number): string;
+  if_nametoindex(name: string): number;
+  errno(): number;
+  errnoNames: Map<number, string>;
+}
+
+let libcCache: Libc | undefined;
+
+/** libc through koffi, loaded on first use (synchronously: this API runs in workers). */
+function libc(): Libc {
+  if (libcCache) return libcCache;
+  if (process.platform !== 'linux') {
+    throw new TunError('ENOTSUP', 0, '', `TUN devices need Linux (this is ${process.platform})`);
+  }
+  let koffi: typeof import('koffi');
+  try {
+    koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
+  } catch (e) {
+    throw new TunError(
+      'ENOKOFFI',
+      0,
+      '',
+      `cannot load the koffi FFI module (${(e as Error).message}); run \`npm install\` in the nonstop folder`,
+    );
+  }
+  const lib = koffi.load('libc.so.6');
+  const errnoNames = new Map<number, string>();
+  for (const [name, num] of Object.entries(koffi.os.errno)) {
+    if (!errnoNames.has(num)) errnoNames.set(num, name);
+  }
+  libcCache = {
+    open: lib.func('int open(const char *, int, int)') as Libc['open'],
+    close: lib.func('int close(int)') as Libc['close'],
+    ioctl: lib.func('int ioctl(int, unsigned long, void *)') as Libc['ioctl'],
+    // ioctl is variadic; on x86-64 a fixed prototype with integer arguments calls it alike.
+    ioctlValue: lib.func('ioctl', 'int', [
+      'int',
+      'unsigned long',
+      'unsigned long',
+    ]) as Libc['ioctlValue'],
+    read: lib.func('long read(int, void *, size_t)') as Libc['read'],
+    write: lib.func('long write(int, const void *, size_t)') as Libc['write'],
+    poll: lib.func('int poll(void *, unsigned long, int)') as Libc['poll'],
+    setns: lib.func('int setns(int, int)') as Libc['setns'],
+    socket: lib.func('int socket(int, int, int)') as Libc['socket'],
+    strerror: lib.func('const char *strerror(int)') as Libc['strerror'],
+    if_nametoindex: lib.func('unsigned int if_nametoindex(const char *)') as Libc['if_nametoindex'],
+    errno: () => koffi.errno(),
+    errnoNames,
+  };
+  return libcCache;
+}
+
+function fail(c: Libc, device: string, what: string, errno = c.errno()): TunError {
+  const code = c.errnoNames.get(errno) ?? `E${errno}`;
+  const where = device ? `TUN ${device}` : 'TUN';
+  return new TunError(code, errno, device, `${where}: ${what}: ${code} (${c.strerror(errno)})`);
+}
+
+/** Interface names: 1-15 bytes of [A-Za-z0-9_.-] (IFNAMSIZ counts the NUL). */
+function checkName(name: string): string {
+  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(name)) {
+    throw new TunError(
+      'EINVAL',
+      22,
+      name,
+      `bad TUN device name "${name}": 1-15 characters of letters, digits, '_', '.', '-'`,
+    );
+  }
+  return name;
+}
+
+/**
+ * A `struct ifreq`: the NUL-terminated name at offset 0, then `value` at offset 16 as a
+ * little-endian short (`ifr_flags`) or int (`ifr_qlen`, `ifr_ifindex`).
+ */
+export function buildIfreq(name: string, value = 0, width: 2 | 4 = 2): Uint8Array {
+  checkName(name);
+  const b = new Uint8Array(IFREQ_SIZE);
+  for (let i = 0; i < name.length; i++) b[i] = name.charCodeAt(i);
+  const dv = new DataView(b.buffer);
+  if (width === 2) dv.setUint16(IFREQ_UNION, value & 0xffff, true);
+  else dv.setInt32(IFREQ_UNION, value, true);
+  return b;
+}
+
+/** The name stored in an ifreq (up to the first NUL). */
+export function ifreqName(ifr: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < IFNAMSIZ && ifr[i] !== 0; i++) s += String.fromCharCode(ifr[i]!);
+  return s;
+}
+
+/**
+ * Runs `fn` with this thread in network namespace `netns` (a name under /run/netns or an
+ * absolute path), then switches back. `fn` must be synchronous: nothing else may run on
+ * this thread while it is elsewhere.
+ */
+export function inNetns<T>(netns: string | undefined, fn: () => T, device = ''): T {
+  if (netns === undefined) return fn();
+  const c = libc();
+  const path = netns.startsWith('/') ? netns : `/run/netns/${netns}`;
+  const home = c.open('/proc/thread-self/ns/net', O_RDONLY | O_CLOEXEC, 0);
+  if (home < 0) throw fail(c, device, 'open /proc/thread-self/ns/net');
+  try {
+    const target = c.open(path, O_RDONLY | O_CLOEXEC, 0);
+    if (target < 0) throw fail(c, device, `open network namespace ${path}`);
+    try {
+      if (c.setns(target, CLONE_NEWNET) < 0) throw fail(c, device, `setns to ${path}`);
+    } finally {
+      c.close(target);
+    }
+    try {
+      return fn();
+    } finally {
+      if (c.setns(home, CLONE_NEWNET) < 0) {
+        // A thread stranded in the wrong namespace would open sockets there: never go on.
+        const e = fail(c, '', 'setns back to the original network namespace');
+        process.stderr.write(`${e.message}\n`);
+        process.abort();
+      }
+    }
+  } finally {
+    c.close(home);
+  }
+}
+
+export interface TunOpenOptions {
+  /** Interface name (≤ 15 characters). */
+  name: string;
+  /** Network namespace of the device (name under /run/netns, or a path); default: ours. */
+  netns?: string;
+  /** false: attach only to an existing device (re-attach after a restart), never create. */
+  create?: boolean;
+  /** Set or clear TUNSETPERSIST: a persistent device outlives its fd (fail-closed). */
+  persist?: boolean;
+  /** Raise the device's transmit queue (kernel → us); the default 500 overflows under load. */
+  txqueuelen?: number;
+  /** Bring the interface administratively up. */
+  up?: boolean;
+}
+
+/**
+ * One attached TUN queue (`IFF_TUN | IFF_NO_PI`: every read and write is exactly one IP
+ * packet, no link header, no `tun_pi`). The fd is non-blocking; `readPacket` waits with
+ * poll(2). Not thread-safe: use from one thread.
+ */
+export class TunDevice {
+  private closed = false;
+  private readonly pfd = new Uint8Array(8);
+
+  private constructor(
+    private readonly c: Libc,
+    readonly name: string,
+    readonly fd: number,
+    readonly netns: string | undefined,
+  ) {
+    new DataView(this.pfd.buffer).setInt32(0, fd, true);
+    new DataView(this.pfd.buffer).setInt16(4, POLL.IN, true);
+  }
+
+  /** Opens /dev/net/tun and attaches to (or creates) the device `name`. */
+  static open(opts: TunOpenOptions): TunDevice {
+    const c = libc();
+    const name = checkName(opts.name);
+    return inNetns(
+      opts.netns,
+      () => {
+        if (opts.create === false && c.if_nametoindex(name) === 0) {
+          throw fail(c, name, `no such device to re-attach${nsText(opts.netns)}`, ENODEV);
+        }
+        const fd = c.open('/dev/net/tun', O_RDWR | O_NONBLOCK | O_CLOEXEC, 0);
+        if (fd < 0) throw fail(c, name, 'open /dev/net/tun');
+        try {
+          const ifr = buildIfreq(name, TUN_FLAG.TUN | TUN_FLAG.NO_PI);
+          if (c.ioctl(fd, TUN_IOCTL.SETIFF, ifr) < 0) {
+            throw fail(c, name, `TUNSETIFF${nsText(opts.netns)}`);
+          }
+          if (opts.persist !== undefined) {
+            if (c.ioctlValue(fd, TUN_IOCTL.SETPERSIST, opts.persist ? 1 : 0) < 0) {
+              throw fail(c, name, 'TUNSETPERSIST');
+            }
+          }
+          if (opts.txqueuelen !== undefined || opts.up) configure(c, name, opts);
+        } catch (e) {
+          c.close(fd);
+          throw e;
+        }
+        return new TunDevice(c, name, fd, opts.netns);
+      },
+      name,
+    );
+  }
+
+  /**
+   * Reads one packet into `buf`, waiting up to `timeoutMs` (0: do not wait; negative:
+   * forever). Returns its length, or 0 when none came in time. `buf` should hold the
+   * device's MTU (65535 is always enough); a longer packet is cut short.
+   */
+  readPacket(buf: Uint8Array, timeoutMs: number): number {
+    this.check();
+    for (;;) {
+      const n = this.read(buf);
+      if (n > 0) return n;
+      if (n !== -EAGAIN) throw fail(this.c, this.name, 'read', -n);
+      if (timeoutMs === 0) return 0;
+      const r = this.c.poll(this.pfd, 1, timeoutMs);
+      if (r < 0) {
+        const errno = this.c.errno();
+        if (errno === EINTR) continue;
+        throw fail(this.c, this.name, 'poll', errno);
+      }
+      if (r === 0) return 0;
+      const rev = new DataView(this.pfd.buffer).getInt16(6, true);
+      if (rev & (POLL.ERR | POLL.NVAL)) {
+        throw fail(this.c, this.name, 'poll: device detached or gone', EBADFD);
+      }
+      timeoutMs = 0; // readable now; one more read
+    }
+  }
+
+  /** Writes one IP packet (fully checksummed); throws TunError on failure. */
+  writePacket(buf: Uint8Array): number {
+    this.check();
+    const n = this.write(buf);
+    if (n < 0) throw fail(this.c, this.name, `write of ${buf.length} bytes`, -n);
+    return n;
+  }
+
+  /** Hot-path read: the packet length, or a negative errno (-EAGAIN: nothing queued). */
+  read(buf: Uint8Array): number {
+    const n = this.c.read(this.fd, buf, buf.length);
+    return n >= 0 ? n : -this.c.errno();
+  }
+
+  /** Hot-path write: bytes written, or a negative errno; never throws. */
+  write(buf: Uint8Array): number {
+    const n = this.c.write(this.fd, buf, buf.length);
+    return n >= 0 ? n : -this.c.errno();
+  }
+
+  /** Sets or clears the persist flag while attached. */
+  setPersist(on: boolean): void {
+    this.check();
+    if (this.c.ioctlValue(this.fd, TUN_IOCTL.SETPERSIST, on ? 1 : 0) < 0) {
+      throw fail(this.c, this.name, 'TUNSETPERSIST');
+    }
+  }
+
+  /** Detaches (a persistent device stays, carrier off, dropping what is routed to it). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.c.close(this.fd);
+  }
+
+  /** A TunError for this device: `what` failed with `errno` (name and text in the message). */
+  errorFor(what: string, errno: number): TunError {
+    return fail(this.c, this.name, what, errno);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private check(): void {
+    if (this.closed) throw new TunError('EBADF', 9, this.name, `TUN ${this.name} is closed`);
+  }
+}
+
+function nsText(netns: string | undefined): string {
+  return netns === undefined ? '' : ` (network namespace ${netns})`;
+}
+
+/** Queue length and up flag through an AF_INET socket in the device's namespace. */
+function configure(c: Libc, name: string, opts: TunOpenOptions): void {
+  const s = c.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) throw fail(c, name, 'socket for device ioctls');
+  try {
+    if (opts.txqueuelen !== undefined) {
+      if (c.ioctl(s, SIOC.SIFTXQLEN, buildIfreq(name, opts.txqueuelen, 4)) < 0) {
+        throw fail(c, name, `set txqueuelen ${opts.txqueuelen}`);
+      }
+    }
+    if (opts.up) {
+      const ifr = buildIfreq(name);
+      if (c.ioctl(s, SIOC.GIFFLAGS, ifr) < 0) throw fail(c, name, 'SIOCGIFFLAGS');
+      const dv = new DataView(ifr.buffer);
+      dv.setUint16(IFREQ_UNION, dv.getUint16(IFREQ_UNION, true) | IFF_UP, true);
+      if (c.ioctl(s, SIOC.SIFFLAGS, ifr) < 0) throw fail(c, name, 'set up');
+    }
+  } finally {
+    c.close(s);
+  }
+}
+
+/**
+ * Waits until one of `devices` is readable; returns a bitmask (bit i: devices[i] readable
+ * or in error), 0 on timeout. `pollfds` may be passed to avoid an allocation per call.
+ */
+export function pollDevices(
+  devices: readonly TunDevice[],
+  timeoutMs: number,
+  pollfds = pollfdArray(devices),
+): number {
+  const c = libc();
+  const r = c.poll(pollfds, devices.length, timeoutMs);
+  if (r < 0) {
+    const errno = c.errno();
+    if (errno === EINTR) return 0;
+    throw fail(c, '', 'poll', errno);
+  }
+  if (r === 0) return 0;
+  let mask = 0;
+  for (let i = 0; i < devices.length; i++) {
+    if (pollfds[i * 8 + 6]! | pollfds[i * 8 + 7]!) mask |= 1 << i;
+  }
+  return mask;
+}
+
+/** `struct pollfd[]` for `devices`, each waiting for POLLIN. */
+export function pollfdArray(devices: readonly TunDevice[]): Uint8Array {
+  const b = new Uint8Array(8 * devices.length);
+  const dv = new DataView(b.buffer);
+  devices.forEach((d, i) => {
+    dv.setInt32(i * 8, d.fd, true);
+    dv.setInt16(i * 8 + 4, POLL.IN, true);
+  });
+  return b;
+}
+
+/** Does interface `name` exist in `netns` (default: this thread's namespace)? */
+export function tunExists(name: string, netns?: string): boolean {
+  const c = libc();
+  return inNetns(netns, () => c.if_nametoindex(checkName(name)) > 0, name);
+}
+
+/** Creates a persistent TUN device (or makes an existing one persistent) and detaches. */
+export function createPersistentTun(opts: Omit<TunOpenOptions, 'persist' | 'create'>): void {
+  TunDevice.open({ ...opts, persist: true }).close();
+}
+
+/** Deletes a persistent TUN device: attach, clear the persist flag, detach. */
+export function deletePersistentTun(name: string, netns?: string): void {
+  TunDevice.open({ name, netns, create: false, persist: false }).close();
+}
