@@ -302,7 +302,7 @@ async function startRouter(
         asn: n.asn,
         localAddress: n.localAddress!,
         passive: true,
-        holdTime: 9,
+        holdTime: 90,
       })),
       listen: ROUTER.neighbors.map((n) => ({ address: n.localAddress!, port: 179 })),
       voting: { strategy: { kind: 'continuous-majority' }, steadyMs: 1000 },
