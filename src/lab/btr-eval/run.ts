@@ -14,7 +14,8 @@ import {
   type PointSpec,
   type Preset,
 } from './plan.js';
-import { describePoint, writeReport, type ResultsFile, type TraceStats } from './report.js';
+import { writeReport } from './report.js';
+import { describePoint, type ResultsFile, type TraceStats } from './report-common.js';
 import type { PointResult } from './run-point.js';
 import { loadTrace } from './trace.js';
 import { OVERHEAD_FILE, loadOverhead, runOverhead } from './overhead.js';
