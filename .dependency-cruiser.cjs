@@ -65,10 +65,10 @@ module.exports = {
     {
       name: 'tcpr-core-pure',
       comment:
-        "TCPR's core (tcpr/packet, checksum, options, filter, connection, control-codec) is pure: packets and side-channel messages in, packets and replies out; the TUN/NFQUEUE pump and the UDP side channel live in net/ and cli/ (node:crypto is allowed for the codec's HMAC): no Node I/O modules",
+        "TCPR's core (tcpr/packet, checksum, options, filter, connection, control-codec, udp, and pump-filter, which runs in the pump's worker) is pure: packets and side-channel messages in, packets and replies out; the TUN/NFQUEUE pump and the UDP side channel live in net/ and cli/ (node:crypto is allowed for the codec's HMAC): no Node I/O modules",
       severity: 'error',
       from: {
-        path: '^src/tcpr/(packet|checksum|options|filter|connection|control-codec)[^/]*\\.ts$',
+        path: '^src/tcpr/(packet|checksum|options|filter|connection|control-codec|udp|pump-filter)[^/]*\\.ts$',
       },
       to: {
         dependencyTypes: ['core'],

@@ -44,6 +44,11 @@ export const commands: readonly Entry[] = [
     load: async () => (await import('./mrt.js')).mrtCommand,
   },
   {
+    name: 'tcpr',
+    summary: 'the TCPR middlebox (application-driven TCP recovery): run, list, query, kill, save',
+    load: async () => (await import('./tcpr.js')).tcprCommand,
+  },
+  {
     name: 'lab',
     summary: "lab experiments: btr-eval (the bug-tolerant router's paper §5.1 on virtual time)",
     load: async () => (await import('./lab.js')).labCommand,

@@ -51,3 +51,16 @@ export {
   type TcpSegment,
 } from './packet.js';
 export { TCP_OPT } from './options.js';
+export {
+  acceptProtected,
+  connectProtected,
+  listenProtected,
+  recoverConnection,
+  TcprChannel,
+  TcprClientError,
+  TcprConnection,
+  TCPR_CHANNEL,
+  type ChannelOptions,
+  type TcprClientErrorCode,
+  type TcprRecord,
+} from './client.js';

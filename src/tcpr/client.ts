@@ -1,0 +1,562 @@
+// TCPR client library for TypeScript applications (TCPR paper §II–III; application protocol
+// of spec §2.5, recovery walk-throughs §2.6). Two layers:
+//
+// - `TcprChannel`: the side channel over UDP (`node:dgram`) to the TCPR middlebox (default
+//   198.18.0.1 / 2001:db8::1, port 7780). `query`, `update`, `restore`, `listen`, `list`,
+//   with per-try timeouts, retransmission, an optional shared key (HMAC, sequence numbers
+//   from wall-clock microseconds) and typed errors (`TcprClientError`, stable `code`).
+// - Protected connections: `connectProtected` (client side), `listenProtected` +
+//   `acceptProtected` (server side: the listener is registered before accept),
+//   `TcprConnection` (state, checkpoint, done flags) and `recoverConnection`.
+//
+// The contract with the application (what makes recovery exact):
+// 1. Persist `conn.record()` (a JSON-able `TcprRecord`) once the connection is set up.
+// 2. After consuming input, make the consumed input's effect AND the new read offset
+//    durable (e.g. write + fsync + rename a state file), THEN call `conn.checkpoint(offset)`.
+//    TCPR lets the peer see an acknowledgment only for checkpointed bytes, so the peer
+//    keeps everything after the checkpoint for the retransmission after a crash.
+// 3. Output must be reproducible from any offset: after recovery the new socket's stream
+//    starts at the peer's last ACK, and the application re-sends identical bytes from
+//    `writeOffset` on.
+// 4. After a crash: `recoverConnection(channel, record, readOffset)` binds the same local
+//    address and port and connects again (a server application too); TCPR splices the new
+//    socket onto the old connection. It returns the socket, `writeOffset` (re-send from
+//    here) and `skip` (input bytes the new socket will deliver again that were already
+//    consumed, when the crash fell between persisting and `checkpoint`).
+//    If the middlebox lost its state (restart), the record's saved hard state is restored
+//    first (create-from-state) and the same reconnect performs the state-less recovery.
+//
+// Offsets are byte offsets in each direction's stream (0 = first byte after the SYN); the
+// record keeps each stream's base sequence number in the peer's numbering, so an offset is
+// `seq − base` modulo 2^32 (streams longer than 4 GiB need the caller to count wraps).
+//
+// Replies are matched to requests by socket: every request uses its own ephemeral UDP
+// socket, so a late duplicate reply to a retransmitted query can never be taken as the
+// answer to a later one (the recovery query after reconnecting must not see a stale delta).
+
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { connect as tcpConnect, isIPv6, type Server, type Socket } from 'node:net';
+import { formatAddr, parseAddr } from '../lib/ip.js';
+import { add32, sub32, type ConnectionSnapshot, type SavedState } from './connection.js';
+import {
+  decodeControl,
+  encodeControl,
+  savedStateFromJson,
+  savedStateToJson,
+  type ConnRef,
+  type ControlMessage,
+  type ListenSpec,
+  type UpdateFields,
+} from './control-codec.js';
+
+export const TCPR_CHANNEL = { v4: '198.18.0.1', v6: '2001:db8::1', port: 7780 } as const;
+
+export type TcprClientErrorCode =
+  | 'ERR_TCPR_TIMEOUT'
+  | 'ERR_TCPR_UNKNOWN_CONNECTION'
+  | 'ERR_TCPR_REMOTE'
+  | 'ERR_TCPR_BAD_REPLY'
+  | 'ERR_TCPR_CLOSED'
+  | 'ERR_TCPR_CONNECT'
+  | 'ERR_TCPR_RECORD';
+
+export class TcprClientError extends Error {
+  constructor(
+    readonly code: TcprClientErrorCode,
+    message: string,
+    /** For ERR_TCPR_REMOTE: TCPR's error code (e.g. `checkpoint-regression`). */
+    readonly remoteCode?: string,
+  ) {
+    super(message);
+    this.name = 'TcprClientError';
+  }
+}
+
+export interface ChannelOptions {
+  /** The side channel's address; default 198.18.0.1 (or 2001:db8::1 with `family: 6`). */
+  address?: string;
+  family?: 4 | 6;
+  port?: number;
+  /** Shared key (bytes or hex): datagrams are authenticated and replies must be. */
+  key?: Uint8Array | string;
+  /** Wait for a reply this long per try; default 200 ms. */
+  timeoutMs?: number;
+  /** Tries per request; default 10. */
+  tries?: number;
+  /** Local address to send from (default: whatever the route picks). */
+  localAddress?: string;
+}
+
+/** The UDP side channel to one TCPR middlebox. Stateless apart from the sequence counter. */
+export class TcprChannel {
+  readonly address: string;
+  readonly port: number;
+  private readonly key: Uint8Array | undefined;
+  private readonly timeoutMs: number;
+  private readonly tries: number;
+  private lastSeq = 0;
+  private closed = false;
+  private readonly open = new Set<UdpSocket>();
+
+  constructor(private readonly opts: ChannelOptions = {}) {
+    this.address = opts.address ?? (opts.family === 6 ? TCPR_CHANNEL.v6 : TCPR_CHANNEL.v4);
+    this.port = opts.port ?? TCPR_CHANNEL.port;
+    this.key =
+      typeof opts.key === 'string' ? Uint8Array.from(Buffer.from(opts.key, 'hex')) : opts.key;
+    this.timeoutMs = opts.timeoutMs ?? 200;
+    this.tries = opts.tries ?? 10;
+  }
+
+  /** The connection's state, or ERR_TCPR_UNKNOWN_CONNECTION. */
+  async query(conn: ConnRef): Promise<ConnectionSnapshot> {
+    const r = await this.request({ type: 'query', conn }, ['state', 'unknown']);
+    if (r.type === 'state') return r.state;
+    throw unknownError(conn);
+  }
+
+  /** Field-wise update. TCPR does not answer a successful update; an error reply that
+   * arrives within `waitMs` (default 0: do not wait) is thrown. */
+  async update(conn: ConnRef, fields: UpdateFields, waitMs = 0): Promise<void> {
+    if (waitMs <= 0) return this.send({ type: 'update', conn, fields });
+    await this.request({ type: 'update', conn, fields }, [], { tries: 1, timeoutMs: waitMs });
+  }
+
+  /** Create (or overwrite the hard state of) an entry from saved state. */
+  async restore(state: SavedState): Promise<void> {
+    await this.request({ type: 'restore', state }, ['ok']);
+  }
+
+  /** Register (or remove) a listener: peer SYNs to `spec.port` go to the internal addr/port. */
+  async listen(spec: ListenSpec, remove = false): Promise<void> {
+    await this.request({ type: 'listen', listen: spec, remove }, ['ok']);
+  }
+
+  async list(offset = 0): Promise<{ total: number; conns: ConnectionSnapshot[] }> {
+    const r = await this.request({ type: 'list', offset }, ['list-reply']);
+    return r.type === 'list-reply' ? { total: r.total, conns: r.conns } : { total: 0, conns: [] };
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const s of this.open) s.close();
+    this.open.clear();
+  }
+
+  private encode(msg: ControlMessage): Uint8Array {
+    // Strictly increasing, from wall-clock microseconds (survives a restart of the app).
+    const seq = Math.max(this.lastSeq + 1, Date.now() * 1000);
+    this.lastSeq = seq;
+    return encodeControl(msg, this.key ? { key: this.key, seq } : {});
+  }
+
+  private async socket(): Promise<UdpSocket> {
+    if (this.closed) throw new TcprClientError('ERR_TCPR_CLOSED', 'TCPR channel is closed');
+    const s = createSocket(isIPv6(this.address) ? 'udp6' : 'udp4');
+    this.open.add(s);
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.bind({ address: this.opts.localAddress, port: 0 }, () => {
+        s.off('error', reject);
+        resolve();
+      });
+    });
+    return s;
+  }
+
+  private release(s: UdpSocket): void {
+    if (this.open.delete(s)) s.close();
+  }
+
+  private async send(msg: ControlMessage): Promise<void> {
+    const s = await this.socket();
+    try {
+      await new Promise<void>((resolve, reject) =>
+        s.send(this.encode(msg), this.port, this.address, (e) => (e ? reject(e) : resolve())),
+      );
+    } finally {
+      this.release(s);
+    }
+  }
+
+  /** Sends `msg` (retransmitting) until a reply of one of `expect` types or an error comes.
+   * With `expect` empty, silence is success. */
+  private async request(
+    msg: ControlMessage,
+    expect: readonly ControlMessage['type'][],
+    o: { tries?: number; timeoutMs?: number } = {},
+  ): Promise<ControlMessage> {
+    const tries = o.tries ?? this.tries;
+    const timeoutMs = o.timeoutMs ?? this.timeoutMs;
+    const s = await this.socket();
+    try {
+      return await new Promise<ControlMessage>((resolve, reject) => {
+        let n = 0;
+        let timer: NodeJS.Timeout | undefined;
+        const finish = (e: Error | undefined, m?: ControlMessage): void => {
+          clearTimeout(timer);
+          s.off('message', onMessage);
+          if (e) reject(e);
+          else resolve(m!);
+        };
+        const onMessage = (data: Buffer): void => {
+          const d = decodeControl(data, this.key ? { key: this.key } : {});
+          if (!d.ok) return; // not for us, or forged: keep waiting
+          const m = d.value.msg;
+          if (m.type === 'error') {
+            finish(
+              new TcprClientError(
+                'ERR_TCPR_REMOTE',
+                `TCPR refused ${msg.type}: ${m.code}: ${m.message}`,
+                m.code,
+              ),
+            );
+          } else if (m.type === 'unknown' && !expect.includes('unknown')) {
+            finish(unknownError(m.conn));
+          } else if (expect.includes(m.type)) {
+            finish(undefined, m);
+          }
+          // Anything else (a no-state notice, a stray reply) is ignored.
+        };
+        const attempt = (): void => {
+          if (n++ >= tries) {
+            if (expect.length === 0) return finish(undefined, { type: 'ok' });
+            return finish(
+              new TcprClientError(
+                'ERR_TCPR_TIMEOUT',
+                `no answer to ${msg.type} from TCPR at ${this.address}:${this.port} after ${tries} tries of ${timeoutMs} ms; is the middlebox running and the side channel routed to it?`,
+              ),
+            );
+          }
+          s.send(this.encode(msg), this.port, this.address, (e) => {
+            if (e) finish(e);
+          });
+          timer = setTimeout(attempt, timeoutMs);
+        };
+        s.on('message', onMessage);
+        attempt();
+      });
+    } finally {
+      this.release(s);
+    }
+  }
+}
+
+function unknownError(conn: ConnRef): TcprClientError {
+  return new TcprClientError(
+    'ERR_TCPR_UNKNOWN_CONNECTION',
+    `TCPR has no state for port ${conn.port} ↔ ${formatAddr(conn.peerAddr)}:${conn.peerPort}; restore the saved state (recoverConnection does) or reconnect`,
+  );
+}
+
+/** What an application persists to recover a connection. JSON-able. */
+export interface TcprRecord {
+  format: 'nonstop-tcpr-client';
+  version: 1;
+  /** TCPR's saved hard state (savedStateToJson), refreshed by checkpoints. */
+  saved: string;
+  localAddress: string;
+  localPort: number;
+  peerAddress: string;
+  peerPort: number;
+  /** Peer-space sequence number of input offset 0 (the peer's ISN + 1). */
+  inBase: number;
+  /** Peer-space sequence number of output offset 0 (our original ISN + 1). */
+  outBase: number;
+}
+
+/** A TCPR-protected TCP connection: the socket plus its side-channel handle. */
+export class TcprConnection {
+  readonly ref: ConnRef;
+  private saved: SavedState;
+  private ckpt: number;
+
+  constructor(
+    readonly channel: TcprChannel,
+    readonly socket: Socket,
+    private readonly rec: TcprRecord,
+    /** Input offset the socket's stream starts at (the checkpoint when recovered). */
+    readonly readBase: number,
+    /** Output offset the socket's stream starts at: re-send from here. */
+    readonly writeOffset: number,
+  ) {
+    const saved = savedStateFromJson(rec.saved);
+    if (!saved.ok) throw new TcprClientError('ERR_TCPR_RECORD', saved.error.message);
+    this.saved = saved.value;
+    this.ref = {
+      port: this.saved.hard.port,
+      peerAddr: this.saved.peerAddr,
+      peerPort: this.saved.hard.peerPort,
+      externalAddr: this.saved.externalAddr,
+    };
+    this.ckpt = readBase;
+  }
+
+  /** The record to persist (its saved hard state reflects the last checkpoint). */
+  record(): TcprRecord {
+    return { ...this.rec, saved: savedStateToJson(this.saved) };
+  }
+
+  /** The record as it will be after `checkpoint(offset)`: persist this, then checkpoint. */
+  recordAt(offset: number): TcprRecord {
+    const hard = { ...this.saved.hard, ack: add32(this.rec.inBase, offset) };
+    return { ...this.rec, saved: savedStateToJson({ ...this.saved, hard }) };
+  }
+
+  /** The last checkpointed input offset. */
+  get checkpointed(): number {
+    return this.ckpt;
+  }
+
+  /** TCPR's current state of this connection. */
+  state(): Promise<ConnectionSnapshot> {
+    return this.channel.query(this.ref);
+  }
+
+  /**
+   * Advance the checkpoint to input offset `offset` (total bytes consumed). The caller must
+   * have made its state durable first. With `confirm` the checkpoint is verified with a
+   * query and re-sent until TCPR has it (UDP may lose the update).
+   */
+  async checkpoint(offset: number, confirm = false): Promise<void> {
+    if (offset < this.ckpt) return;
+    const ack = add32(this.rec.inBase, offset);
+    this.ckpt = offset;
+    this.saved = { ...this.saved, hard: { ...this.saved.hard, ack } };
+    for (let i = 0; ; i++) {
+      await this.channel.update(this.ref, { ack });
+      if (!confirm) return;
+      const s = await this.channel.query(this.ref);
+      if (sub32(s.hard.ack, ack) < 0x80000000) return;
+      if (i >= 5) {
+        throw new TcprClientError('ERR_TCPR_TIMEOUT', `checkpoint ${offset} not taken by TCPR`);
+      }
+    }
+  }
+
+  /** No more input will be read (EOF seen): TCPR acknowledges the peer's data itself. */
+  async doneReading(): Promise<void> {
+    this.saved.hard.doneReading = true;
+    await this.channel.update(this.ref, { doneReading: true });
+  }
+
+  /** Call before `socket.end()`: our FIN is then a real one, not a dying stack's. */
+  async doneWriting(): Promise<void> {
+    this.saved.hard.doneWriting = true;
+    await this.channel.update(this.ref, { doneWriting: true });
+  }
+
+  /** Forget the connection in TCPR (after the close, or to abandon it). */
+  async done(): Promise<void> {
+    await this.channel.update(this.ref, { done: true });
+  }
+}
+
+export interface ConnectProtectedOptions {
+  host: string;
+  port: number;
+  localAddress?: string;
+  localPort?: number;
+  timeoutMs?: number;
+}
+
+/** Connects a new protected connection (client side) and learns its bases from TCPR. */
+export async function connectProtected(
+  channel: TcprChannel,
+  o: ConnectProtectedOptions,
+): Promise<TcprConnection> {
+  const socket = await tcpDial(o.host, o.port, o.localAddress, o.localPort, o.timeoutMs ?? 5000);
+  return adopt(channel, socket);
+}
+
+/** Registers `server` (listening) with TCPR, so peer SYNs to its port reach it. */
+export async function listenProtected(
+  channel: TcprChannel,
+  server: Server,
+  externalPort?: number,
+): Promise<void> {
+  const a = server.address();
+  if (!a || typeof a === 'string') throw new Error('listenProtected: server is not listening');
+  const internalAddr = mustAddr(a.address);
+  await channel.listen({ internalAddr, internalPort: a.port, port: externalPort ?? a.port });
+}
+
+/** Adopts an accepted socket (server side) as a protected connection. */
+export function acceptProtected(channel: TcprChannel, socket: Socket): Promise<TcprConnection> {
+  return adopt(channel, socket);
+}
+
+/** Queries TCPR for a fresh connection before anything was written on it. */
+async function adopt(channel: TcprChannel, socket: Socket): Promise<TcprConnection> {
+  const localAddress = socket.localAddress!;
+  const localPort = socket.localPort!;
+  const peerAddress = socket.remoteAddress!;
+  const peerPort = socket.remotePort!;
+  const ref: ConnRef = { port: localPort, peerAddr: mustAddr(peerAddress), peerPort };
+  const s = await findState(channel, ref, mustAddr(localAddress));
+  const saved: SavedState = {
+    internalAddr: s.internalAddr,
+    externalAddr: s.externalAddr,
+    peerAddr: s.peerAddr,
+    port: s.port,
+    hard: s.hard,
+  };
+  const rec: TcprRecord = {
+    format: 'nonstop-tcpr-client',
+    version: 1,
+    saved: savedStateToJson(saved),
+    localAddress,
+    localPort,
+    peerAddress,
+    peerPort,
+    inBase: s.hard.ack,
+    outBase: sub32(s.seq, s.delta),
+  };
+  return new TcprConnection(channel, socket, rec, 0, 0);
+}
+
+/** Query by internal port first; with address rewriting the external port is the same. */
+async function findState(
+  channel: TcprChannel,
+  ref: ConnRef,
+  internalAddr: Uint8Array,
+): Promise<ConnectionSnapshot> {
+  const s = await channel.query(ref);
+  if (!equalBytes(s.internalAddr, internalAddr)) {
+    throw new TcprClientError(
+      'ERR_TCPR_BAD_REPLY',
+      `TCPR's state for port ${ref.port} belongs to ${formatAddr(s.internalAddr)}, not ${formatAddr(internalAddr)}`,
+    );
+  }
+  return s;
+}
+
+export interface RecoverOptions {
+  /** Give up reconnecting after this long; default 10 s. */
+  timeoutMs?: number;
+  /** The old socket of a still-running app (middlebox restart): reset it first. */
+  oldSocket?: Socket;
+}
+
+/**
+ * Recovers a protected connection after a crash (or a middlebox restart): restores TCPR's
+ * entry from the record if TCPR lost it, marks the old incarnation failed, binds the same
+ * local address and port and connects again, then reads the splice from TCPR's state.
+ * `readOffset`: the input offset the app has durably consumed.
+ */
+export async function recoverConnection(
+  channel: TcprChannel,
+  rec: TcprRecord,
+  readOffset: number,
+  o: RecoverOptions = {},
+): Promise<{ conn: TcprConnection; writeOffset: number; skip: number }> {
+  if (rec.format !== 'nonstop-tcpr-client' || rec.version !== 1) {
+    throw new TcprClientError('ERR_TCPR_RECORD', 'not a TCPR client record (format/version)');
+  }
+  const parsed = savedStateFromJson(rec.saved);
+  if (!parsed.ok) throw new TcprClientError('ERR_TCPR_RECORD', parsed.error.message);
+  const saved = parsed.value;
+  const ref: ConnRef = {
+    port: saved.hard.port,
+    peerAddr: saved.peerAddr,
+    peerPort: saved.hard.peerPort,
+    externalAddr: saved.externalAddr,
+  };
+  const deadline = Date.now() + (o.timeoutMs ?? 10_000);
+  let known = true;
+  try {
+    await channel.query(ref);
+  } catch (e) {
+    if (!(e instanceof TcprClientError) || e.code !== 'ERR_TCPR_UNKNOWN_CONNECTION') throw e;
+    known = false;
+  }
+  if (!known) {
+    // Stateless recovery (spec §2.6): TCPR re-creates the entry from our hard state; the
+    // reconnect's SYN then reaches the peer, whose challenge ACK lets TCPR splice.
+    const ack = add32(rec.inBase, readOffset);
+    await channel.restore({ ...saved, hard: { ...saved.hard, ack } });
+  } else {
+    await channel.update(ref, { failed: true });
+  }
+  o.oldSocket?.resetAndDestroy();
+  let socket: Socket | undefined;
+  let lastErr: unknown;
+  while (!socket && Date.now() < deadline) {
+    try {
+      socket = await tcpDial(
+        rec.peerAddress,
+        rec.peerPort,
+        rec.localAddress,
+        rec.localPort,
+        Math.max(100, deadline - Date.now()),
+      );
+    } catch (e) {
+      // The dead incarnation's socket may still hold the 4-tuple until TCPR resets it.
+      lastErr = e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  if (!socket) {
+    throw new TcprClientError(
+      'ERR_TCPR_CONNECT',
+      `recovery connect ${rec.localAddress}:${rec.localPort} → ${rec.peerAddress}:${rec.peerPort} failed: ${String(lastErr)}`,
+    );
+  }
+  // Before anything is written: seq − delta is where the new socket's output starts.
+  const s = await channel.query(ref);
+  const writeOffset = sub32(sub32(s.seq, s.delta), rec.outBase);
+  const readBase = sub32(s.hard.ack, rec.inBase);
+  const skip = readOffset - readBase;
+  if (skip < 0) {
+    throw new TcprClientError(
+      'ERR_TCPR_RECORD',
+      `TCPR's checkpoint (offset ${readBase}) is ahead of the app's durable read offset ${readOffset}: the app acknowledged input it did not persist`,
+    );
+  }
+  const now = { ...saved, hard: s.hard };
+  const conn = new TcprConnection(
+    channel,
+    socket,
+    { ...rec, saved: savedStateToJson(now) },
+    readBase,
+    writeOffset,
+  );
+  if (skip > 0) await conn.checkpoint(readOffset);
+  return { conn, writeOffset, skip };
+}
+
+function tcpDial(
+  host: string,
+  port: number,
+  localAddress: string | undefined,
+  localPort: number | undefined,
+  timeoutMs: number,
+): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = tcpConnect({ host, port, localAddress, localPort, noDelay: true });
+    const t = setTimeout(() => {
+      s.destroy();
+      reject(new TcprClientError('ERR_TCPR_CONNECT', `connect to ${host}:${port} timed out`));
+    }, timeoutMs);
+    s.once('connect', () => {
+      clearTimeout(t);
+      s.off('error', onError);
+      resolve(s);
+    });
+    const onError = (e: Error): void => {
+      clearTimeout(t);
+      s.destroy();
+      reject(e);
+    };
+    s.once('error', onError);
+  });
+}
+
+function mustAddr(a: string): Uint8Array {
+  const b = parseAddr(a.startsWith('::ffff:') ? a.slice(7) : a);
+  if (!b) throw new Error(`TCPR client: "${a}" is not an IP address`);
+  return b;
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}

@@ -1,0 +1,152 @@
+// The YAML file of `nonstop tcpr run` (docs/tcpr.md § Running the middlebox): the two TUN
+// devices and their namespace, the address mapping, the side channel (spec §2.5 with
+// decision E15: dedicated address and port), who may use it, the optional key file and
+// the control socket.
+//
+// Pure: YAML text in, `MiddleboxConfig` or every error found out (file:line:column: key:
+// message), built on the speaker's config machinery so errors look like every other
+// config's. Reading the key file is the CLI's job (the path is checked here).
+
+import { LineCounter, parseDocument, type Node } from 'yaml';
+import { formatAddr } from '../lib/ip.js';
+import { LOG_LEVELS, type LogLevel } from '../lib/log.js';
+import { err, ok, type Result } from '../lib/result.js';
+import { sortErrors, type ConfigError } from '../speaker/config/errors.js';
+import { items, listOf, MapView, Reader } from '../speaker/config/reader.js';
+import { address, bool, int, oneOf, text, type Read } from '../speaker/config/values.js';
+import { DEFAULT_CHANNEL_ADDRESSES, DEFAULT_CHANNEL_PORT } from './pump-filter.js';
+
+export const TCPR_TOP_LEVEL_KEYS = [
+  'app-tun',
+  'peer-tun',
+  'netns',
+  'addresses',
+  'channel',
+  'allow',
+  'key-file',
+  'control-socket',
+  'filter',
+  'log',
+] as const;
+
+export const TCPR_DEFAULTS = {
+  appTun: 'nst-tapp',
+  peerTun: 'nst-tpeer',
+  controlSocket: '/run/nonstop/tcpr.sock',
+} as const;
+
+export interface MiddleboxConfig {
+  file: string;
+  appTun: string;
+  peerTun: string;
+  /** Network namespace of both TUNs (absent: the current one). */
+  netns?: string;
+  addresses: { internal: string; external: string }[];
+  channel: { addresses: string[]; port: number };
+  /** Absent: the internal addresses. */
+  allow?: string[];
+  keyFile?: string;
+  controlSocket: string;
+  filter: { dupAcks?: number; stripSack?: boolean; maxConnections?: number };
+  log: { level: LogLevel; format: 'json' | 'text' };
+  warnings: ConfigError[];
+}
+
+const addr: Read<string> = (r, s) => {
+  const a = address(r, s);
+  return a && formatAddr(a);
+};
+
+export function parseMiddleboxConfig(
+  textIn: string,
+  file: string,
+): Result<MiddleboxConfig, ConfigError[]> {
+  const lines = new LineCounter();
+  const doc = parseDocument(textIn, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const p = lines.linePos(e.pos[0]);
+    return err([{ file, line: p.line, column: p.col, key: '', message: `YAML: ${e.message}` }]);
+  }
+  const r = new Reader(file, doc, lines);
+  const contents = doc.contents as Node | null;
+  const root = MapView.open(
+    r,
+    { value: contents, at: contents, path: '' },
+    TCPR_TOP_LEVEL_KEYS,
+    'a mapping with at least addresses',
+  );
+  if (!root) return err(sortErrors(r.errors));
+
+  const appTun = root.get('app-tun', TCPR_DEFAULTS.appTun, text);
+  const peerTun = root.get('peer-tun', TCPR_DEFAULTS.peerTun, text);
+  const netns = root.opt('netns', text);
+  const addresses =
+    root.req('addresses', 'a list of { internal, external } addresses', (r2, s2) => {
+      const out: { internal: string; external: string }[] = [];
+      for (const item of items(r2, s2, '{ internal, external } mappings') ?? []) {
+        const m = MapView.open(r2, item, ['internal', 'external']);
+        if (!m) continue;
+        const internal = m.req('internal', "the application's own address", addr);
+        const external = m.get('external', internal, addr);
+        if (internal === undefined || external === undefined) continue;
+        if (internal.includes(':') !== external.includes(':')) {
+          r2.error(item.at, item.path, 'internal and external must both be IPv4 or both IPv6');
+          continue;
+        }
+        out.push({ internal, external });
+      }
+      if (out.length === 0 && r2.errors.length === 0) {
+        r2.error(s2.at, s2.path, 'at least one { internal, external } mapping is needed');
+      }
+      return out;
+    }) ?? [];
+
+  const chan = root.slot('channel');
+  const cm = chan.value === null ? undefined : MapView.open(r, chan, ['addresses', 'port']);
+  const channel = {
+    addresses: cm?.get('addresses', [...DEFAULT_CHANNEL_ADDRESSES], listOf('addresses', addr)) ?? [
+      ...DEFAULT_CHANNEL_ADDRESSES,
+    ],
+    port: cm?.get('port', DEFAULT_CHANNEL_PORT, int(1, 0xffff)) ?? DEFAULT_CHANNEL_PORT,
+  };
+  const allow = root.opt('allow', listOf('source addresses', addr));
+  const keyFile = root.opt('key-file', text);
+  const controlSocket = root.get('control-socket', TCPR_DEFAULTS.controlSocket, text);
+
+  const fs = root.slot('filter');
+  const fm =
+    fs.value === null
+      ? undefined
+      : MapView.open(r, fs, ['dup-acks', 'strip-sack', 'max-connections']);
+  const filter: MiddleboxConfig['filter'] = {};
+  const dupAcks = fm?.opt('dup-acks', int(0, 16));
+  if (dupAcks !== undefined) filter.dupAcks = dupAcks;
+  const stripSack = fm?.opt('strip-sack', bool);
+  if (stripSack !== undefined) filter.stripSack = stripSack;
+  const maxConnections = fm?.opt('max-connections', int(1, 1 << 20));
+  if (maxConnections !== undefined) filter.maxConnections = maxConnections;
+
+  const ls = root.slot('log');
+  const lm = ls.value === null ? undefined : MapView.open(r, ls, ['level', 'format']);
+  const log = {
+    level: lm?.get('level', 'info' as const, oneOf(LOG_LEVELS)) ?? 'info',
+    format: lm?.get('format', 'json' as const, oneOf(['json', 'text'] as const)) ?? 'json',
+  };
+
+  if (r.errors.length > 0) return err(sortErrors(r.errors));
+  return ok({
+    file,
+    appTun,
+    peerTun,
+    ...(netns !== undefined ? { netns } : {}),
+    addresses,
+    channel,
+    ...(allow !== undefined ? { allow } : {}),
+    ...(keyFile !== undefined ? { keyFile } : {}),
+    controlSocket,
+    filter,
+    log,
+    warnings: sortErrors(r.warnings),
+  });
+}
