@@ -45,12 +45,12 @@ export const commands: readonly Entry[] = [
   },
   {
     name: 'tcpr',
-    summary: 'the TCPR middlebox (application-driven TCP recovery): run, list, query, kill, save',
+    summary: 'the TCPR middlebox (application-driven TCP recovery) and its tools',
     load: async () => (await import('./tcpr.js')).tcprCommand,
   },
   {
     name: 'lab',
-    summary: "lab experiments: btr-eval (the bug-tolerant router's paper §5.1 on virtual time)",
+    summary: "lab experiments: btr-eval (the bug-tolerant router's paper §5)",
     load: async () => (await import('./lab.js')).labCommand,
   },
 ];
