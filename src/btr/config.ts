@@ -9,11 +9,17 @@
 // job. Built on the speaker's config machinery (src/speaker/config: Reader, MapView, the
 // value readers), so errors look the same: `btr.yaml:12:7: replicas[1].implementation: …`.
 
-import { LineCounter, parseDocument, type Node } from 'yaml';
 import { formatAddr, parseAddr, type Prefix } from '../lib/ip.js';
 import { err, ok, type Result } from '../lib/result.js';
 import { sortErrors, type ConfigError } from '../speaker/config/errors.js';
-import { MapView, Reader, items, namedEntries, scalar } from '../speaker/config/reader.js';
+import {
+  MapView,
+  Reader,
+  items,
+  namedEntries,
+  openTopLevel,
+  scalar,
+} from '../speaker/config/reader.js';
 import { FAMILY_NAMES, type FamilyName } from '../speaker/config/schema.js';
 import {
   address,
@@ -178,22 +184,14 @@ const addressText: Read<string> = (r, s) => {
 const familyName = oneOf(FAMILY_NAMES, `a family (${FAMILY_NAMES.join(', ')})`);
 
 export function parseBtrConfig(text: string, file: string): Result<BtrConfig, ConfigError[]> {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    const p = lines.linePos(e.pos[0]);
-    return err([{ file, line: p.line, column: p.col, key: '', message: `YAML: ${e.message}` }]);
-  }
-  const r = new Reader(file, doc, lines);
-  const contents = doc.contents as Node | null;
-  const root = MapView.open(
-    r,
-    { value: contents, at: contents, path: '' },
+  const opened = openTopLevel(
+    text,
+    file,
     BTR_TOP_LEVEL_KEYS,
     'a mapping with at least asn, router-id, neighbors and replicas',
   );
-  if (!root) return err(sortErrors(r.errors));
+  if (!opened.ok) return opened;
+  const { r, root } = opened.value;
 
   const localAsn = root.req('asn', 'the router’s AS number, like 65001', asn);
   const rid = root.req(
@@ -210,10 +208,6 @@ export function parseBtrConfig(text: string, file: string): Result<BtrConfig, Co
   const fib = readFib(r, root);
   const control = readControl(r, root);
   const log = readLog(r, root);
-  for (const w of doc.warnings) {
-    const p = lines.linePos(w.pos[0]);
-    r.warnings.push({ file, line: p.line, column: p.col, key: '', message: `YAML: ${w.message}` });
-  }
   if (r.errors.length > 0 || localAsn === undefined || rid === undefined || !voting) {
     return err(sortErrors(r.errors));
   }

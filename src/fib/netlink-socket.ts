@@ -5,6 +5,7 @@
 //
 // koffi is loaded on first use, so code that only needs the in-memory FIB never loads it.
 
+import { LibcUnavailable, inNetns, libc as loadLibc, type Libc } from '../net/libc.js';
 import { FibError } from './fib.js';
 
 const AF_NETLINK = 16;
@@ -17,66 +18,16 @@ const SO = { SNDBUF: 7, RCVBUF: 8, RCVTIMEO: 20, SNDBUFFORCE: 32, RCVBUFFORCE: 3
 const SOL_NETLINK = 270;
 const NETLINK_OPT = { CAP_ACK: 10, EXT_ACK: 11, GET_STRICT_CHK: 12 } as const;
 
-interface Libc {
-  socket(domain: number, type: number, protocol: number): number;
-  bind(fd: number, addr: Uint8Array, len: number): number;
-  setsockopt(fd: number, level: number, name: number, val: Uint8Array, len: number): number;
-  getsockopt(fd: number, level: number, name: number, val: Uint8Array, len: Uint8Array): number;
-  send(fd: number, buf: Uint8Array, len: number, flags: number): number;
-  recv(fd: number, buf: Uint8Array, len: number, flags: number): number;
-  close(fd: number): number;
-  strerror(errnum: number): string;
-  if_nametoindex(name: string): number;
-  errno(): number;
-  errnoNames: Map<number, string>;
-  open(path: string, flags: number): number;
-  setns(fd: number, nstype: number): number;
-  poll(fds: Uint8Array, n: number, timeoutMs: number): number;
-}
-
-let libcPromise: Promise<Libc> | undefined;
-
-async function loadLibc(): Promise<Libc> {
-  if (process.platform !== 'linux') {
-    throw new FibError('ENOTSUP', `netlink needs Linux (this is ${process.platform})`);
-  }
-  let koffi: (typeof import('koffi'))['default'];
-  try {
-    koffi = (await import('koffi')).default;
-  } catch (e) {
-    throw new FibError(
-      'ENOKOFFI',
-      `cannot load the koffi FFI module (${(e as Error).message}); run \`npm install\` in the nonstop folder`,
-    );
-  }
-  const lib = koffi.load('libc.so.6');
-  const errnoNames = new Map<number, string>();
-  for (const [name, num] of Object.entries(koffi.os.errno)) {
-    if (!errnoNames.has(num)) errnoNames.set(num, name);
-  }
-  return {
-    socket: lib.func('int socket(int, int, int)') as Libc['socket'],
-    bind: lib.func('int bind(int, const void *, uint32_t)') as Libc['bind'],
-    setsockopt: lib.func(
-      'int setsockopt(int, int, int, const void *, uint32_t)',
-    ) as Libc['setsockopt'],
-    getsockopt: lib.func('int getsockopt(int, int, int, void *, void *)') as Libc['getsockopt'],
-    send: lib.func('long send(int, const void *, size_t, int)') as Libc['send'],
-    recv: lib.func('long recv(int, void *, size_t, int)') as Libc['recv'],
-    close: lib.func('int close(int)') as Libc['close'],
-    strerror: lib.func('const char *strerror(int)') as Libc['strerror'],
-    if_nametoindex: lib.func('unsigned int if_nametoindex(const char *)') as Libc['if_nametoindex'],
-    errno: () => koffi.errno(),
-    errnoNames,
-    open: lib.func('int open(const char *, int)') as Libc['open'],
-    setns: lib.func('int setns(int, int)') as Libc['setns'],
-    poll: lib.func('int poll(void *, unsigned long, int)') as Libc['poll'],
-  };
-}
-
+/** libc (net/libc.ts), its unavailability reported as a FibError. */
 function libc(): Promise<Libc> {
-  libcPromise ??= loadLibc();
-  return libcPromise;
+  try {
+    return Promise.resolve(loadLibc());
+  } catch (e) {
+    if (e instanceof LibcUnavailable) {
+      return Promise.reject(new FibError(e.code, `netlink: ${e.message}`));
+    }
+    throw e;
+  }
 }
 
 /** errno name (`ENETUNREACH`) and text (`Network is unreachable`). */
@@ -85,8 +36,6 @@ export interface ErrnoInfo {
   readonly text: string;
 }
 
-const O_RDONLY_CLOEXEC = 0o2000000;
-const CLONE_NEWNET = 0x40000000;
 const POLLIN = 1;
 
 export interface NetlinkOpenOptions {
@@ -94,8 +43,8 @@ export interface NetlinkOpenOptions {
   readonly groups?: number;
   /**
    * Network namespace to open the socket in, as a path (`/run/netns/NAME`): the calling
-   * thread enters it for the socket() call only and returns to its own namespace (setns(2)
-   * acts per thread; a netlink socket stays in the namespace it was made in).
+   * thread enters it for the socket() call only (net/libc.ts `inNetns`); a netlink socket
+   * stays in the namespace it was made in.
    */
   readonly netns?: string;
   /** Receive timeout (default 10 s). */
@@ -229,34 +178,21 @@ export class NetlinkSocket {
   }
 }
 
-/**
- * socket(2) inside the namespace at `path`, the calling thread returning to its own after;
- * throws FibError naming the step that failed.
- */
+/** socket(2) inside the namespace at `path` (net/libc.ts `inNetns`); throws FibError. */
 function socketIn(c: Libc, path: string, protocol: number): number {
-  const fail = (what: string): never => {
-    const e = errnoInfo(c, c.errno());
-    throw new FibError(e.code, `netlink socket in ${path}: ${what}: ${e.text}`);
+  const fail = (what: string, errno: number): FibError => {
+    const e = errnoInfo(c, errno);
+    return new FibError(e.code, `netlink socket in ${path}: ${what}: ${e.text}`);
   };
-  const own = c.open('/proc/thread-self/ns/net', O_RDONLY_CLOEXEC);
-  if (own < 0) fail("open this thread's namespace");
-  const target = c.open(path, O_RDONLY_CLOEXEC);
-  if (target < 0) {
-    c.close(own);
-    fail('open');
-  }
-  try {
-    if (c.setns(target, CLONE_NEWNET) !== 0) fail('setns');
-    const fd = c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
-    const err = fd < 0 ? errnoInfo(c, c.errno()) : undefined;
-    // Never continue on a thread left in the wrong namespace.
-    if (c.setns(own, CLONE_NEWNET) !== 0) fail("return to this thread's namespace");
-    if (err) throw new FibError(err.code, `netlink socket in ${path}: socket: ${err.text}`);
-    return fd;
-  } finally {
-    c.close(target);
-    c.close(own);
-  }
+  return inNetns(
+    path,
+    () => {
+      const fd = c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+      if (fd < 0) throw fail('socket', c.errno());
+      return fd;
+    },
+    fail,
+  );
 }
 
 function errnoInfo(c: Libc, errno: number): ErrnoInfo {

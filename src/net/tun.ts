@@ -8,7 +8,13 @@
 // straight back (a net namespace is a per-thread attribute; other threads never notice).
 // The fd stays bound to the device wherever the thread goes afterwards.
 
-import { createRequire } from 'node:module';
+import {
+  LibcUnavailable,
+  errnoName,
+  inNetns as libcInNetns,
+  libc as loadLibc,
+  type Libc,
+} from './libc.js';
 
 /** ioctl requests of <linux/if_tun.h> (x86-64 values, `_IOW('T', n, int)`). */
 export const TUN_IOCTL = {
@@ -42,10 +48,8 @@ const IFREQ_UNION = 16;
 const IFNAMSIZ = 16;
 
 const O_RDWR = 0o2;
-const O_RDONLY = 0;
 const O_NONBLOCK = 0o4000;
 const O_CLOEXEC = 0o2000000;
-const CLONE_NEWNET = 0x40000000;
 const AF_INET = 2;
 const SOCK_DGRAM = 2;
 const SOCK_CLOEXEC = 0o2000000;
@@ -68,72 +72,20 @@ export class TunError extends Error {
   }
 }
 
-interface Libc {
-  open(path: string, flags: number, mode: number): number;
-  close(fd: number): number;
-  ioctl(fd: number, req: number, arg: Uint8Array): number;
-  /** ioctl whose argument is the value itself (TUNSETPERSIST), not a pointer. */
-  ioctlValue(fd: number, req: number, arg: number): number;
-  read(fd: number, buf: Uint8Array, len: number): number;
-  write(fd: number, buf: Uint8Array, len: number): number;
-  poll(fds: Uint8Array, nfds: number, timeoutMs: number): number;
-  setns(fd: number, nstype: number): number;
-  socket(domain: number, type: number, protocol: number): number;
-  strerror(errnum: number): string;
-  if_nametoindex(name: string): number;
-  errno(): number;
-  errnoNames: Map<number, string>;
-}
-
-let libcCache: Libc | undefined;
-
-/** libc through koffi, loaded on first use (synchronously: this API runs in workers). */
+/** libc (net/libc.ts), its unavailability reported as a TunError. */
 function libc(): Libc {
-  if (libcCache) return libcCache;
-  if (process.platform !== 'linux') {
-    throw new TunError('ENOTSUP', 0, '', `TUN devices need Linux (this is ${process.platform})`);
-  }
-  let koffi: typeof import('koffi');
   try {
-    koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
+    return loadLibc();
   } catch (e) {
-    throw new TunError(
-      'ENOKOFFI',
-      0,
-      '',
-      `cannot load the koffi FFI module (${(e as Error).message}); run \`npm install\` in the nonstop folder`,
-    );
+    if (e instanceof LibcUnavailable) {
+      throw new TunError(e.code, 0, '', `TUN devices: ${e.message}`);
+    }
+    throw e;
   }
-  const lib = koffi.load('libc.so.6');
-  const errnoNames = new Map<number, string>();
-  for (const [name, num] of Object.entries(koffi.os.errno)) {
-    if (!errnoNames.has(num)) errnoNames.set(num, name);
-  }
-  libcCache = {
-    open: lib.func('int open(const char *, int, int)') as Libc['open'],
-    close: lib.func('int close(int)') as Libc['close'],
-    ioctl: lib.func('int ioctl(int, unsigned long, void *)') as Libc['ioctl'],
-    // ioctl is variadic; on x86-64 a fixed prototype with integer arguments calls it alike.
-    ioctlValue: lib.func('ioctl', 'int', [
-      'int',
-      'unsigned long',
-      'unsigned long',
-    ]) as Libc['ioctlValue'],
-    read: lib.func('long read(int, void *, size_t)') as Libc['read'],
-    write: lib.func('long write(int, const void *, size_t)') as Libc['write'],
-    poll: lib.func('int poll(void *, unsigned long, int)') as Libc['poll'],
-    setns: lib.func('int setns(int, int)') as Libc['setns'],
-    socket: lib.func('int socket(int, int, int)') as Libc['socket'],
-    strerror: lib.func('const char *strerror(int)') as Libc['strerror'],
-    if_nametoindex: lib.func('unsigned int if_nametoindex(const char *)') as Libc['if_nametoindex'],
-    errno: () => koffi.errno(),
-    errnoNames,
-  };
-  return libcCache;
 }
 
 function fail(c: Libc, device: string, what: string, errno = c.errno()): TunError {
-  const code = c.errnoNames.get(errno) ?? `E${errno}`;
+  const code = errnoName(c, errno);
   const where = device ? `TUN ${device}` : 'TUN';
   return new TunError(code, errno, device, `${where}: ${what}: ${code} (${c.strerror(errno)})`);
 }
@@ -173,37 +125,13 @@ export function ifreqName(ifr: Uint8Array): string {
 }
 
 /**
- * Runs `fn` with this thread in network namespace `netns` (a name under /run/netns or an
- * absolute path), then switches back. `fn` must be synchronous: nothing else may run on
- * this thread while it is elsewhere.
+ * Runs `fn` with this thread in network namespace `netns` (net/libc.ts `inNetns`), failures
+ * reported as TunErrors naming `device`.
  */
 export function inNetns<T>(netns: string | undefined, fn: () => T, device = ''): T {
   if (netns === undefined) return fn();
   const c = libc();
-  const path = netns.startsWith('/') ? netns : `/run/netns/${netns}`;
-  const home = c.open('/proc/thread-self/ns/net', O_RDONLY | O_CLOEXEC, 0);
-  if (home < 0) throw fail(c, device, 'open /proc/thread-self/ns/net');
-  try {
-    const target = c.open(path, O_RDONLY | O_CLOEXEC, 0);
-    if (target < 0) throw fail(c, device, `open network namespace ${path}`);
-    try {
-      if (c.setns(target, CLONE_NEWNET) < 0) throw fail(c, device, `setns to ${path}`);
-    } finally {
-      c.close(target);
-    }
-    try {
-      return fn();
-    } finally {
-      if (c.setns(home, CLONE_NEWNET) < 0) {
-        // A thread stranded in the wrong namespace would open sockets there: never go on.
-        const e = fail(c, '', 'setns back to the original network namespace');
-        process.stderr.write(`${e.message}\n`);
-        process.abort();
-      }
-    }
-  } finally {
-    c.close(home);
-  }
+  return libcInNetns(netns, fn, (what, errno) => fail(c, device, what, errno));
 }
 
 export interface TunOpenOptions {

@@ -7,12 +7,11 @@
 // message), built on the speaker's config machinery so errors look like every other
 // config's. Reading the key file is the CLI's job (the path is checked here).
 
-import { LineCounter, parseDocument, type Node } from 'yaml';
 import { formatAddr } from '../lib/ip.js';
 import { LOG_LEVELS, type LogLevel } from '../lib/log.js';
 import { err, ok, type Result } from '../lib/result.js';
 import { sortErrors, type ConfigError } from '../speaker/config/errors.js';
-import { items, listOf, MapView, Reader } from '../speaker/config/reader.js';
+import { items, listOf, MapView, openTopLevel } from '../speaker/config/reader.js';
 import { address, bool, int, oneOf, text, type Read } from '../speaker/config/values.js';
 import { DEFAULT_CHANNEL_ADDRESSES, DEFAULT_CHANNEL_PORT } from './pump-filter.js';
 
@@ -61,22 +60,14 @@ export function parseMiddleboxConfig(
   textIn: string,
   file: string,
 ): Result<MiddleboxConfig, ConfigError[]> {
-  const lines = new LineCounter();
-  const doc = parseDocument(textIn, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    const p = lines.linePos(e.pos[0]);
-    return err([{ file, line: p.line, column: p.col, key: '', message: `YAML: ${e.message}` }]);
-  }
-  const r = new Reader(file, doc, lines);
-  const contents = doc.contents as Node | null;
-  const root = MapView.open(
-    r,
-    { value: contents, at: contents, path: '' },
+  const opened = openTopLevel(
+    textIn,
+    file,
     TCPR_TOP_LEVEL_KEYS,
     'a mapping with at least addresses',
   );
-  if (!root) return err(sortErrors(r.errors));
+  if (!opened.ok) return opened;
+  const { r, root } = opened.value;
 
   const appTun = root.get('app-tun', TCPR_DEFAULTS.appTun, text);
   const peerTun = root.get('peer-tun', TCPR_DEFAULTS.peerTun, text);

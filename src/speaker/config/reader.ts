@@ -4,16 +4,18 @@
 // one run reports everything.
 
 import {
+  LineCounter,
   isAlias,
   isMap,
   isScalar,
   isSeq,
+  parseDocument,
   type Document,
-  type LineCounter,
   type Node,
   type Pair,
 } from 'yaml';
-import { suggestion, type ConfigError } from './errors.js';
+import { err, ok, type Result } from '../../lib/result.js';
+import { sortErrors, suggestion, type ConfigError } from './errors.js';
 
 export class Reader {
   readonly errors: ConfigError[] = [];
@@ -260,4 +262,32 @@ export function locate(r: Reader, root: Node | null, path: string): Node | null 
     rest = rest.slice(bestLen);
   }
   return at;
+}
+
+/**
+ * Parses `text` (file `file`) and opens its top-level mapping with `keys`: the reader and
+ * the root, or the errors — the first YAML syntax error alone (the later ones follow from
+ * it), or the root's; YAML warnings go to the reader's warnings. For configs whose top level is one mapping (btr, tcpr).
+ */
+export function openTopLevel(
+  text: string,
+  file: string,
+  keys: readonly string[],
+  expected: string,
+): Result<{ r: Reader; root: MapView }, ConfigError[]> {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const p = lines.linePos(e.pos[0]);
+    return err([{ file, line: p.line, column: p.col, key: '', message: `YAML: ${e.message}` }]);
+  }
+  const r = new Reader(file, doc, lines);
+  for (const w of doc.warnings) {
+    const p = lines.linePos(w.pos[0]);
+    r.warnings.push({ file, line: p.line, column: p.col, key: '', message: `YAML: ${w.message}` });
+  }
+  const contents = doc.contents as Node | null;
+  const root = MapView.open(r, { value: contents, at: contents, path: '' }, keys, expected);
+  return root ? ok({ r, root }) : err(sortErrors(r.errors));
 }
