@@ -305,7 +305,13 @@ export class HarnessTun {
 
   /** Attaches to a harness device (`topology.testAppTun` / `testPeerTun`). */
   static open(ep: TunEndpoint): HarnessTun {
-    return new HarnessTun(TunDevice.open({ name: ep.name, netns: ep.netns, create: false }));
+    const dev = TunDevice.open({ name: ep.name, netns: ep.netns, create: false });
+    // Packets routed out of it are dropped until the kernel activates its queue.
+    if (!dev.waitRunning()) {
+      dev.close();
+      throw new Error(`harness TUN ${ep.name} did not come up (network namespace ${ep.netns})`);
+    }
+    return new HarnessTun(dev);
   }
 
   get name(): string {

@@ -220,6 +220,15 @@ async function main(): Promise<void> {
     peer = open(data.peerTun);
     Atomics.store(ctrl, CTRL.PEER_FD, peer.fd);
     filter = await loadFilter(ctx);
+    // Ready means packets routed to either device reach us: the kernel activates a
+    // device's transmit queue asynchronously after the attach (tun.ts isRunning).
+    for (const d of [app, peer]) {
+      if (!d.waitRunning(2000)) {
+        warn(
+          `TUN ${d.name} is not running after 2 s: packets routed to it are dropped until it is`,
+        );
+      }
+    }
   } catch (e) {
     fatal(e);
     return;

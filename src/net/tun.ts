@@ -40,6 +40,8 @@ export const TUN_FLAG = {
 /** Socket ioctls on a device (<linux/sockios.h>), for the queue length and the up flag. */
 const SIOC = { GIFFLAGS: 0x8913, SIFFLAGS: 0x8914, SIFTXQLEN: 0x8943 } as const;
 const IFF_UP = 0x1;
+/** Operationally up (`netif_oper_up`): set by the kernel's link-watch work, see waitRunning. */
+const IFF_RUNNING = 0x40;
 
 /** `sizeof(struct ifreq)` on x86-64: `char ifr_name[16]` then a 24-byte union. */
 export const IFREQ_SIZE = 40;
@@ -248,6 +250,32 @@ export class TunDevice {
     return n >= 0 ? n : -this.c.errno();
   }
 
+  /**
+   * Is the device operationally up (IFF_RUNNING)? Attaching sets the carrier at once, but
+   * the kernel activates the transmit queue later, from its link-watch work; until then
+   * whatever is routed to the device is dropped (counted in its TX dropped). The operational
+   * state is set by that same work, just before the queue is activated.
+   */
+  isRunning(): boolean {
+    this.check();
+    return (deviceFlags(this.c, this.name, this.netns) & IFF_RUNNING) !== 0;
+  }
+
+  /**
+   * Waits (synchronously, sleeping 1 ms at a time) up to `timeoutMs` for isRunning(), then
+   * 1 ms more for the queue activation that follows it. False on timeout (e.g. the device
+   * is administratively down).
+   */
+  waitRunning(timeoutMs = 2000): boolean {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.isRunning()) {
+      if (Date.now() >= deadline) return false;
+      sleepSync(1);
+    }
+    sleepSync(1);
+    return true;
+  }
+
   /** Sets or clears the persist flag while attached. */
   setPersist(on: boolean): void {
     this.check();
@@ -279,6 +307,30 @@ export class TunDevice {
 
 function nsText(netns: string | undefined): string {
   return netns === undefined ? '' : ` (network namespace ${netns})`;
+}
+
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+function sleepSync(ms: number): void {
+  Atomics.wait(sleepCell, 0, 0, ms);
+}
+
+/** The device's `ifr_flags` (SIOCGIFFLAGS) through a socket in its namespace. */
+function deviceFlags(c: Libc, name: string, netns: string | undefined): number {
+  return inNetns(
+    netns,
+    () => {
+      const s = c.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      if (s < 0) throw fail(c, name, 'socket for device ioctls');
+      try {
+        const ifr = buildIfreq(name);
+        if (c.ioctl(s, SIOC.GIFFLAGS, ifr) < 0) throw fail(c, name, 'SIOCGIFFLAGS');
+        return new DataView(ifr.buffer).getUint16(IFREQ_UNION, true);
+      } finally {
+        c.close(s);
+      }
+    },
+    name,
+  );
 }
 
 /** Queue length and up flag through an AF_INET socket in the device's namespace. */
