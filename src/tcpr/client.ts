@@ -20,9 +20,11 @@
 //    `writeOffset` on.
 // 4. After a crash: `recoverConnection(channel, record, readOffset)` binds the same local
 //    address and port and connects again (a server application too); TCPR splices the new
-//    socket onto the old connection. It returns the socket, `writeOffset` (re-send from
-//    here) and `skip` (input bytes the new socket will deliver again that were already
-//    consumed, when the crash fell between persisting and `checkpoint`).
+//    socket onto the old connection. Before the reconnect TCPR's checkpoint is set to
+//    `readOffset` (a crash between persisting and `checkpoint` left it behind), so the new
+//    socket's input starts there. It returns the socket, `writeOffset` (re-send from here)
+//    and `skip` (input the new socket delivers that was already consumed: discard it; 0
+//    unless TCPR's state was restored behind the record).
 //    If the middlebox lost its state (restart), the record's saved hard state is restored
 //    first (create-from-state) and the same reconnect performs the state-less recovery.
 //
@@ -37,7 +39,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect as tcpConnect, isIPv6, type Server, type Socket } from 'node:net';
 import { formatAddr, parseAddr } from '../lib/ip.js';
-import { add32, sub32, type ConnectionSnapshot, type SavedState } from './connection.js';
+import { add32, seqLt, sub32, type ConnectionSnapshot, type SavedState } from './connection.js';
 import {
   decodeControl,
   encodeControl,
@@ -475,7 +477,26 @@ export async function recoverConnection(
     const ack = add32(rec.inBase, readOffset);
     await channel.restore({ ...saved, hard: { ...saved.hard, ack } });
   } else {
-    await channel.update(ref, { failed: true });
+    // Before the SYN, TCPR's checkpoint becomes our durable read offset (a crash between
+    // persisting and checkpointing left it behind), so the splice starts the new socket's
+    // input exactly where we stopped. Had we checkpointed it only after the splice, TCPR
+    // would acknowledge to the peer bytes the new socket never received: the peer would
+    // not send them again and the socket would wait for them forever.
+    const ack = add32(rec.inBase, readOffset);
+    for (let i = 0; ; i++) {
+      await channel.update(ref, { failed: true, ack });
+      const s = await channel.query(ref);
+      if (s.failed && s.hard.ack === ack) break;
+      if (seqLt(ack, s.hard.ack)) {
+        throw new TcprClientError(
+          'ERR_TCPR_RECORD',
+          `TCPR's checkpoint (offset ${sub32(s.hard.ack, rec.inBase)}) is ahead of the app's durable read offset ${readOffset}: the app acknowledged input it did not persist`,
+        );
+      }
+      if (i >= 5) {
+        throw new TcprClientError('ERR_TCPR_TIMEOUT', 'TCPR did not take the recovery update');
+      }
+    }
   }
   o.oldSocket?.resetAndDestroy();
   let socket: Socket | undefined;
@@ -520,7 +541,8 @@ export async function recoverConnection(
     readBase,
     writeOffset,
   );
-  if (skip > 0) await conn.checkpoint(readOffset);
+  // skip > 0 only after a state-less recovery whose peer's ACK was behind us: the socket
+  // delivers those bytes again and the app discards them (never checkpointed ahead of it).
   return { conn, writeOffset, skip };
 }
 

@@ -23,7 +23,7 @@
 import { formatAddr, parseAddr } from '../lib/ip.js';
 import type { FilterContext } from '../net/packet-pump.js';
 import { decodeControl, encodeControl, ReplayGuard, type ControlMessage } from './control-codec.js';
-import type { SavedState } from './connection.js';
+import { snapshot, type ConnectionSnapshot, type SavedState } from './connection.js';
 import {
   TcprFilter,
   type ControlResult,
@@ -82,6 +82,8 @@ export interface TcprPumpFilter extends PacketFilter {
   stats(): TcprPumpStats;
   /** Every connection's hard state (save tools). */
   saveAll(): SavedState[];
+  /** Every connection's full state (diagnostics: tests' stall reports, `stats --verbose`). */
+  snapshots(): ConnectionSnapshot[];
   /** Replaces `allow` and `key` (SIGHUP); the replay windows are kept. */
   reload(opts: { allow?: string[]; key?: string }): { ok: true };
 }
@@ -251,6 +253,9 @@ export function createFilter(options: TcprPumpOptions, ctx: FilterContext): Tcpr
     },
     saveAll() {
       return filter.saveAll();
+    },
+    snapshots() {
+      return filter.table.all().map(snapshot);
     },
     reload(next) {
       // Validate both before swapping either: never half-applied.

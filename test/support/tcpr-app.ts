@@ -88,7 +88,7 @@ class Stream {
     log(
       `conn ${this.i}: recovered, write from ${r.writeOffset}, read from ${this.readOffset} (skip ${r.skip})`,
     );
-    this.attach(r.writeOffset, 0);
+    this.attach(r.writeOffset, r.skip);
   }
 
   private attach(writeOffset: number, skip: number): void {
@@ -165,12 +165,25 @@ class Stream {
         JSON.stringify({ record: this.conn.recordAt(next), readOffset: next }),
       );
       this.readOffset = next;
+      this.crashHere();
       // Durable first, then the checkpoint (the peer may then discard those bytes).
       await this.conn
         .checkpoint(next)
         .catch((e) => log(`conn ${this.i}: checkpoint: ${String(e)}`));
       this.checkFinished();
     }
+  }
+
+  private checkpoints = 0;
+
+  /** cfg.crashAfterPersist: die between persisting and checkpointing, once per run. */
+  private crashHere(): void {
+    if (this.i !== 0 || ++this.checkpoints !== cfg.crashAfterPersist) return;
+    const marker = join(cfg.dir, 'crashed-after-persist');
+    if (existsSync(marker)) return;
+    writeFileSync(marker, String(this.readOffset));
+    log(`conn ${this.i}: crashing after persisting offset ${this.readOffset}`);
+    process.kill(process.pid, 'SIGKILL');
   }
 
   private checkFinished(): void {

@@ -72,6 +72,16 @@ function report(): void {
   writeFileSync(join(cfg.dir, 'peer-result.json'), readFileSync(join(cfg.dir, 'peer-result.tmp')));
 }
 
+// Progress for a stalled run's diagnostics (the test reads it only on a timeout).
+setInterval(() => {
+  const progress = results.map((r) => (r ? { received: r.received, sent: r.sent } : null));
+  writeFileSync(join(cfg.dir, 'peer-progress.tmp'), JSON.stringify(progress));
+  writeFileSync(
+    join(cfg.dir, 'peer-progress.json'),
+    readFileSync(join(cfg.dir, 'peer-progress.tmp')),
+  );
+}, 1000).unref();
+
 if (cfg.appListenPort === undefined) {
   // The app opens connection k from port appBasePort + k: that names its stream.
   const server = createServer({ noDelay: true }, (sock) =>

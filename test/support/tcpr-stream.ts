@@ -44,4 +44,9 @@ export interface StreamConfig {
   connections: number;
   /** Directory for the app's state/data files and both sides' result files. */
   dir: string;
+  /**
+   * The app's first incarnation SIGKILLs itself at its n-th checkpoint of connection 0,
+   * after persisting and before telling TCPR: the crash window recovery must close.
+   */
+  crashAfterPersist?: number;
 }
