@@ -5,7 +5,7 @@
 // and the running one kept), SIGTERM/SIGINT shut down cleanly (Cease to every peer, FIB
 // routes removed unless fib.keep-on-exit).
 
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { systemClock } from '../lib/clock.js';
 import { createLogger, type Logger } from '../lib/log.js';
@@ -21,18 +21,26 @@ import {
 import { Speaker } from '../speaker/speaker.js';
 import { MrtRecorder } from '../speaker/mrt-recorder.js';
 import { formatAddr } from '../lib/ip.js';
+import { TcprChannel } from '../tcpr/client.js';
+import { TcprBgpSessions } from '../tcpr/bgp-sessions.js';
 import type { Command } from './command.js';
 
 /** Shortest interval between two readings of the kernel routes that resolve next hops. */
 const NEXT_HOP_REFRESH_MS = 5000;
 
-const USAGE = `usage: nonstop speaker -c FILE [--check]
+const USAGE = `usage: nonstop speaker -c FILE [--check] [--tcpr-state DIR [TCPR options]]
 
 Runs the nonstop BGP-4 speaker in the foreground (logs on stderr).
 
-  -c, --config FILE   the YAML configuration (see docs/speaker.md)
-  --check             validate the configuration, print warnings, and exit
-  -h, --help          this help
+  -c, --config FILE       the YAML configuration (see docs/speaker.md)
+  --check                 validate the configuration, print warnings, and exit
+  --tcpr-state DIR        non-stop BGP: open every non-passive session through the TCPR
+                          middlebox and keep its logs in DIR; after kill -9 and a restart
+                          with the same DIR the sessions carry on (docs/tcpr.md)
+  --tcpr-channel ADDR     TCPR's side-channel address (default 198.18.0.1)
+  --tcpr-port N           its UDP port (default 7780)
+  --tcpr-key-file FILE    shared key (hex) authenticating the side channel
+  -h, --help              this help
 
 Signals: SIGHUP reloads the configuration; SIGTERM or SIGINT shut down cleanly (Cease to
 every peer); SIGUSR2 shuts down for a graceful restart (RFC 4724: no NOTIFICATION, kernel
@@ -98,6 +106,7 @@ export const speakerCommand: Command = {
   async run(args: string[]): Promise<number> {
     let file: string | undefined;
     let check = false;
+    const tcpr: { state?: string; channel?: string; port?: string; keyFile?: string } = {};
     for (let i = 0; i < args.length; i++) {
       const a = args[i]!;
       if (a === '-h' || a === '--help') {
@@ -105,6 +114,10 @@ export const speakerCommand: Command = {
         return 0;
       } else if (a === '-c' || a === '--config') file = args[++i];
       else if (a === '--check') check = true;
+      else if (a === '--tcpr-state') tcpr.state = args[++i];
+      else if (a === '--tcpr-channel') tcpr.channel = args[++i];
+      else if (a === '--tcpr-port') tcpr.port = args[++i];
+      else if (a === '--tcpr-key-file') tcpr.keyFile = args[++i];
       else {
         process.stderr.write(`nonstop speaker: unknown argument '${a}'\n\n${USAGE}`);
         return 2;
@@ -150,6 +163,35 @@ export const speakerCommand: Command = {
         routes: kept,
         table: cfg.fib.table,
       });
+    let sessions: TcprBgpSessions | undefined;
+    if (tcpr.state) {
+      const port = tcpr.port === undefined ? undefined : Number(tcpr.port);
+      if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) {
+        process.stderr.write(`nonstop speaker: --tcpr-port ${tcpr.port}: not a port number\n`);
+        return 2;
+      }
+      let key: string | undefined;
+      try {
+        key = tcpr.keyFile ? readFileSync(tcpr.keyFile, 'utf8').trim() : undefined;
+      } catch (e) {
+        process.stderr.write(`nonstop speaker: --tcpr-key-file: ${String(e)}\n`);
+        return 2;
+      }
+      sessions = new TcprBgpSessions({
+        stateDir: tcpr.state,
+        channel: new TcprChannel({
+          ...(tcpr.channel ? { address: tcpr.channel } : {}),
+          ...(port ? { port } : {}),
+          ...(key ? { key } : {}),
+        }),
+        clock: systemClock,
+        log,
+      });
+      log.info('non-stop BGP: sessions protected by TCPR', {
+        state: tcpr.state,
+        channel: tcpr.channel ?? '198.18.0.1',
+      });
+    }
     const recorder = new MrtRecorder();
     const wallSeconds = (): number => Date.now() / 1000;
     const updatesPath = (): string | undefined =>
@@ -172,7 +214,9 @@ export const speakerCommand: Command = {
       fib,
       metrics,
       ...(nextHops ? { nextHops } : {}),
-      restarting: kept > 0,
+      // Resumed TCPR sessions never send End-of-RIB again: no deferred selection with them.
+      restarting: kept > 0 && !sessions,
+      ...(sessions ? { sessions } : {}),
       onMessage: cfg.mrt.updates
         ? (n, bytes, local) => recorder.message(session(n), bytes, local)
         : undefined,
@@ -266,6 +310,8 @@ export const speakerCommand: Command = {
         clearTimeout(nextHopTimer);
         void (async () => {
           await speaker.stop(`${sig} received`, { gracefulRestart });
+          // The sessions ended with a Cease: nothing to resume.
+          if (!gracefulRestart) sessions?.discardAll();
           const rest = recorder.takeLog();
           const p = updatesPath();
           if (rest.length && p) writeFileAppend(p, rest, log);

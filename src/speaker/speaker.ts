@@ -30,7 +30,7 @@ import {
   type Capability,
   type PathAttribute,
 } from '../wire/index.js';
-import type { Connector } from '../net/transport.js';
+import type { Connector, Transport } from '../net/transport.js';
 import type { Fib, FibChange as KernelFibChange } from '../fib/index.js';
 import type { Registry } from '../control/metrics.js';
 import type { ControlServer } from '../control/server.js';
@@ -46,7 +46,13 @@ import type {
   StatusResponse,
 } from '../control/api-types.js';
 import { stepName, compare } from '../decision/index.js';
-import { Peer, SessionListener, addressKey, type PeerEvents } from './session/index.js';
+import {
+  Peer,
+  SessionListener,
+  addressKey,
+  type PeerEvents,
+  type PeerSnapshot,
+} from './session/index.js';
 import {
   RouteEngine,
   nextHopOf,
@@ -81,6 +87,31 @@ export interface SpeakerDeps {
    * kernel FIB): announce it (RFC 4724 R and F bits) and defer route selection (§4.1).
    */
   readonly restarting?: boolean;
+  /** Session persistence (non-stop BGP over TCPR, tcpr/bgp-sessions.ts); absent: none. */
+  readonly sessions?: SessionHooks;
+}
+
+/** A live session handed to the speaker at start instead of a fresh one. */
+export interface ResumedSession {
+  /** Peer.exportState() taken when the session was established. */
+  readonly snapshot: PeerSnapshot;
+  /** The recovered transport, positioned after `buffered`. */
+  readonly transport: Transport;
+  /** The peer's input since Established, replayed before live input: rebuilds Adj-RIB-In. */
+  readonly buffered: Uint8Array;
+  /** Moves the snapshot's timer deadlines onto this process's clock. */
+  readonly shiftMs: number;
+}
+
+/**
+ * Per-neighbour session hooks. `connectorFor` gives the connector for a neighbour's
+ * outgoing connections; `resume`, called once at start, a session to take over (the
+ * neighbour then is not started afresh); `established` sees every session come up.
+ */
+export interface SessionHooks {
+  connectorFor?(n: NeighborConfig): Connector | undefined;
+  resume?(n: NeighborConfig): Promise<ResumedSession | undefined>;
+  established?(n: NeighborConfig, peer: Peer): void;
 }
 
 interface NeighborRuntime {
@@ -254,7 +285,24 @@ export class Speaker {
         this.config.listen.map((e) => ({ address: formatAddr(e.address), port: e.port })),
       );
     }
-    for (const rt of this.neighbors.values()) if (rt.admin === 'enabled') rt.peer.start();
+    for (const rt of this.neighbors.values()) {
+      if (rt.admin !== 'enabled') continue;
+      const resumed = await this.deps.sessions?.resume?.(rt.cfg);
+      if (!resumed) {
+        rt.peer.start();
+        continue;
+      }
+      this.log.info('session resumed', {
+        peer: rt.cfg.key,
+        transport: resumed.transport.kind,
+        replay: resumed.buffered.length,
+      });
+      rt.peer.importState(resumed.snapshot, {
+        transport: resumed.transport,
+        buffered: resumed.buffered,
+        shiftMs: resumed.shiftMs,
+      });
+    }
     this.log.info('speaker started', {
       routerId: formatIPv4(this.config.routerId),
       asn: this.config.asn,
@@ -355,7 +403,11 @@ export class Speaker {
           delayOpenTime: n.delayOpen || 5,
         },
       },
-      { connector: this.deps.connector, clock: this.deps.clock, events },
+      {
+        connector: this.deps.sessions?.connectorFor?.(n) ?? this.deps.connector,
+        clock: this.deps.clock,
+        events,
+      },
       { inactive: n.inactive },
     );
     Object.assign(rt, {
@@ -384,6 +436,7 @@ export class Speaker {
       local: localText,
     });
     this.deps.onStateChange?.(rt.cfg, 'OpenConfirm', 'Established');
+    this.deps.sessions?.established?.(rt.cfg, rt.peer);
     this.engine.sessionUp(
       rt.engineId,
       neg,

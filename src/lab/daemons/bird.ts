@@ -92,6 +92,7 @@ export function birdConfig(spec: DaemonSpec, originate: RouteSpec[]): string {
       `  hold time ${holdTimeOf(n)}; keepalive time ${keepaliveOf(n)};\n` +
       `  connect delay time 1; connect retry time 2; error wait time 1, 4;\n` +
       (n.passive ? '  passive on;\n' : '') +
+      (n.multihop ? `  multihop ${n.multihop};\n` : '') +
       (n.gracefulRestart ? '  graceful restart on;\n' : '') +
       (n.routeReflectorClient ? '  rr client;\n' : '') +
       (n.birdOptions ? `  ${n.birdOptions}\n` : '') +

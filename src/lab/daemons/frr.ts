@@ -83,6 +83,7 @@ export function bgpdConfig(spec: DaemonSpec, originate: RouteSpec[]): string {
     );
     if (n.localAddress) lines.push(` neighbor ${a} update-source ${n.localAddress}`);
     if (n.passive) lines.push(` neighbor ${a} passive`);
+    if (n.multihop) lines.push(` neighbor ${a} ebgp-multihop ${n.multihop}`);
     if (n.noEcho) lines.push(` neighbor ${a} solo`);
   }
   for (const f of ['ipv4', 'ipv6'] as const) {

@@ -69,6 +69,7 @@ export function nonstopConfig(
       `    connect-retry: 1\n    families: [${fams.join(', ')}]\n` +
       `    import: [all]\n    export: [${n.receiveOnly ? 'none' : 'all'}]\n` +
       (n.passive ? '    passive: true\n' : '') +
+      (n.gracefulRestart === false ? '    graceful-restart: false\n' : '') +
       (n.localAddress ? `    local-address: ${q(n.localAddress)}\n` : '') +
       (n.addPath
         ? `    add-path: { receive: [${fams.join(', ')}], send: [${fams.join(', ')}] }\n`
@@ -108,6 +109,7 @@ export class NonstopDaemon extends ProcessDaemon {
         'speaker',
         '-c',
         this.conf,
+        ...(this.spec.args ?? []),
       ],
       {
         name: 'nonstop',

@@ -47,6 +47,11 @@ export interface NeighborSpec {
    * BIRD, GoBGP and nonstop never send a neighbour its own routes.
    */
   noEcho?: boolean;
+  /**
+   * eBGP multihop: the neighbour is this many hops away, not on a shared link (BIRD
+   * `multihop N`, FRR `ebgp-multihop N`), e.g. behind the TCPR middlebox's namespace.
+   */
+  multihop?: number;
   /** BIRD only: raw options added inside this neighbour's `protocol bgp` block. */
   birdOptions?: string;
   /** Accept the neighbour's routes but send it none (export policy: reject all). */
@@ -80,6 +85,8 @@ export interface DaemonSpec {
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** nonstop: extra arguments to node before the script (e.g. `--cpu-prof`). */
   nodeArgs?: string[];
+  /** nonstop: extra arguments to `nonstop speaker` after `-c FILE` (e.g. `--tcpr-state`). */
+  args?: string[];
   /** Raw text appended to the generated configuration. */
   extra?: string;
 }

@@ -1,0 +1,231 @@
+// The non-stop BGP scenario of the TCPR tests (test/tcpr-bgp*.test.ts): our speaker in the
+// app namespace of a TcprTopology, BIRD 2 or FRR in the peer namespace (passive, eBGP
+// multihop: the tcpr namespace forwards twice), the peer's view sampled every 250 ms
+// while our speaker is killed with SIGKILL and started again, and an UPDATE the peer sends
+// during the outage. `tcpr: true` runs the session through the TCPR middlebox with
+// `--tcpr-state`; otherwise the pump only forwards (the baselines), with or without
+// graceful restart on our side.
+//
+// References are the configured routes (prefixes, AS, the announcing side's address as
+// next hop), never our speaker's own output.
+
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { waitFor } from '../../src/lab/index.js';
+import type { Daemon, NeighborView, RouteView } from '../../src/lab/daemons/types.js';
+import type { FrrDaemon } from '../../src/lab/daemons/frr.js';
+import { TcprTopology, TCPR_ADDRESSES as A } from '../../src/lab/tcpr-topology.js';
+import { ip } from '../../src/net/netns.js';
+
+const FILTER = fileURLToPath(new URL('../../src/tcpr/pump-filter.js', import.meta.url));
+export const OUR_AS = 65001;
+export const PEER_AS = 65002;
+export const OURS = Array.from({ length: 20 }, (_, i) => `198.19.${i + 1}.0/24`);
+export const THEIRS = Array.from({ length: 10 }, (_, i) => `198.19.${i + 101}.0/24`);
+export const DURING_OUTAGE = '198.19.150.0/24';
+export const WITHDRAWN = THEIRS[3]!;
+export const NOTIFICATION_LOG = /notification|hold timer expired|Received: |BGP Error/i;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export type PeerKind = 'bird' | 'frr';
+
+/** prefix → "as path / next hop" (best routes only). */
+export function ribView(routes: RouteView[]): Map<string, string> {
+  return new Map(
+    routes.filter((r) => r.best).map((r) => [r.prefix, `${r.asPath.join(' ')} / ${r.nextHops[0]}`]),
+  );
+}
+
+export const oursAtPeer = new Map(OURS.map((p) => [p, `${OUR_AS} / ${A.app.v4}`]));
+export const theirsAtUs = (prefixes: string[]): Map<string, string> =>
+  new Map(prefixes.map((p) => [p, `${PEER_AS} / ${A.peer.v4}`]));
+
+export interface Scenario {
+  topo: TcprTopology;
+  speaker: Daemon;
+  peer: Daemon;
+  /** Our routes as the peer has them. */
+  peerRib(): Promise<Map<string, string>>;
+  /** The peer's routes as our speaker has them. */
+  ourRib(): Promise<Map<string, string>>;
+  destroy(): Promise<void>;
+}
+
+export async function buildScenario(
+  kind: PeerKind,
+  o: { tcpr: boolean; gracefulRestart: boolean },
+): Promise<Scenario> {
+  const topo = await TcprTopology.build();
+  try {
+    await topo.startPump(
+      o.tcpr
+        ? {
+            filter: {
+              module: FILTER,
+              export: 'createFilter',
+              options: {
+                addresses: [{ internal: A.app.v4, external: A.app.v4 }],
+                channel: { addresses: [A.sideChannel.v4, A.sideChannel.v6] },
+              },
+            },
+          }
+        : {},
+    );
+    // FRR does not resolve next hops through a default route: a route to our subnet.
+    await ip(['-n', topo.peer!.ns, 'route', 'add', A.appNet.v4, 'via', A.tcprPeer.v4]);
+    const speaker = topo.lab.daemon('nonstop', {
+      name: 'ours',
+      ns: topo.app!.ns,
+      routerId: A.app.v4,
+      asn: OUR_AS,
+      logLevel: 'info',
+      neighbors: [
+        {
+          address: A.peer.v4,
+          asn: PEER_AS,
+          localAddress: A.app.v4,
+          holdTime: 30,
+          gracefulRestart: o.gracefulRestart,
+        },
+      ],
+      originate: OURS.map((prefix) => ({ prefix })),
+      args: o.tcpr ? ['--tcpr-state', join(topo.lab.dir, 'tcpr-state')] : [],
+    });
+    const peer = topo.lab.daemon(kind, {
+      name: kind,
+      ns: topo.peer!.ns,
+      routerId: A.peer.v4,
+      asn: PEER_AS,
+      neighbors: [
+        {
+          address: A.app.v4,
+          asn: OUR_AS,
+          localAddress: A.peer.v4,
+          passive: true,
+          holdTime: 30,
+          multihop: 4,
+        },
+      ],
+      originate: THEIRS.map((prefix) => ({ prefix })),
+    });
+    const peerRib = async (): Promise<Map<string, string>> =>
+      new Map([...ribView(await peer.routes('ipv4'))].filter(([p]) => oursAtPeer.has(p)));
+    const ourRib = async (): Promise<Map<string, string>> =>
+      new Map([...ribView(await speaker.routes('ipv4'))].filter(([p]) => !oursAtPeer.has(p)));
+    await peer.start();
+    await speaker.start();
+    await waitFor(peerRib, {
+      what: `${kind} to learn our ${OURS.length} routes`,
+      until: (m) => m.size === OURS.length,
+      timeoutMs: 30_000,
+      context: () => `${speaker.logs().slice(-3000)}\n${peer.logs().slice(-2000)}`,
+    });
+    await waitFor(ourRib, {
+      what: `our speaker to learn ${kind}'s routes`,
+      until: (m) => THEIRS.every((p) => m.has(p)),
+      timeoutMs: 30_000,
+    });
+    return {
+      topo,
+      speaker,
+      peer,
+      peerRib,
+      ourRib,
+      destroy: async () => {
+        await Promise.all([speaker.stop(), peer.stop()]);
+        await topo.destroy();
+      },
+    };
+  } catch (e) {
+    await topo.destroy();
+    throw e;
+  }
+}
+
+export interface Outage {
+  before: NeighborView | undefined;
+  after: NeighborView | undefined;
+  /** Samples where the peer's session was not Established or our routes not all there. */
+  samples: { ms: number; state: string; missing: number }[];
+  /** Our RIB of the peer's routes once the outage UPDATE was acted on. */
+  ourRibAfter: Map<string, string>;
+  /** Seconds from the kill to the end of sampling. */
+  elapsed: number;
+  peerLog: string;
+  frrBefore?: FrrCounters;
+  frrAfter?: FrrCounters;
+}
+
+export interface FrrCounters {
+  notifications: number;
+  refreshes: number;
+}
+
+/** FRR's per-neighbour message counters (`show bgp neighbors json`). */
+export async function frrCounters(d: Daemon): Promise<FrrCounters> {
+  const out = await (d as FrrDaemon).vtysh('bgpd', 'show bgp neighbors json');
+  const j = JSON.parse(out) as Record<string, { messageStats?: Record<string, number> }>;
+  const m = j[A.app.v4]?.messageStats ?? {};
+  return {
+    notifications: (m['notificationsRecv'] ?? 0) + (m['notificationsSent'] ?? 0),
+    refreshes: m['routeRefreshRecv'] ?? 0,
+  };
+}
+
+/**
+ * Kills our speaker (SIGKILL), lets the peer announce DURING_OUTAGE and withdraw
+ * WITHDRAWN while it is dead, starts it again, waits until our RIB reflects that UPDATE,
+ * and samples the peer's view every 250 ms meanwhile (and 1.5 s after).
+ */
+export async function killAndRestart(s: Scenario, kind: PeerKind): Promise<Outage> {
+  const { speaker, peer } = s;
+  await sleep(1500); // a few KEEPALIVEs and checkpoints
+  const [before] = await peer.neighbors();
+  const frrBefore = kind === 'frr' ? await frrCounters(peer) : undefined;
+  const logFrom = peer.logs().length;
+  const samples: Outage['samples'] = [];
+  let sampling = true;
+  const t0 = Date.now();
+  const sampler = (async () => {
+    while (sampling) {
+      const [n] = await peer.neighbors();
+      const rib = await s.peerRib();
+      const missing = OURS.filter((p) => rib.get(p) !== oursAtPeer.get(p)).length;
+      if (n?.state !== 'established' || missing) {
+        samples.push({ ms: Date.now() - t0, state: n?.state ?? 'none', missing });
+      }
+      await sleep(250);
+    }
+  })();
+  speaker.kill('SIGKILL');
+  await Promise.all((speaker.processes?.() ?? []).map((p) => p.exited));
+  await peer.announce({ prefix: DURING_OUTAGE });
+  await peer.withdraw(WITHDRAWN);
+  await sleep(500);
+  await speaker.start();
+  const ourRibAfter = await waitFor(s.ourRib, {
+    what: 'our restarted speaker to act on the UPDATE sent during the outage',
+    until: (m) => m.has(DURING_OUTAGE) && !m.has(WITHDRAWN),
+    timeoutMs: 40_000,
+    context: () => speaker.logs().slice(-4000),
+  });
+  // Our routes back at the peer (a baseline without TCPR withdrew them), then 1.5 s more.
+  await waitFor(s.peerRib, {
+    what: `${kind} to have our routes again`,
+    until: (m) => m.size === OURS.length,
+    timeoutMs: 40_000,
+  });
+  await sleep(1500);
+  sampling = false;
+  await sampler;
+  const [after] = await peer.neighbors();
+  return {
+    before,
+    after,
+    samples,
+    ourRibAfter,
+    elapsed: (Date.now() - t0) / 1000,
+    peerLog: peer.logs().slice(logFrom),
+    ...(frrBefore ? { frrBefore, frrAfter: await frrCounters(peer) } : {}),
+  };
+}

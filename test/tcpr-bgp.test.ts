@@ -1,0 +1,60 @@
+// Non-stop BGP over TCPR (issue 7; paper §III-B): `nonstop speaker --tcpr-state DIR` in the
+// app namespace, its session to a real BIRD 2 or FRR in the peer namespace running through
+// the TCPR middlebox (the pump filter in the tcpr namespace). Our speaker is killed with
+// SIGKILL and started again with the same state directory (test/support/tcpr-bgp.ts).
+// Checked from the peer's side with its own CLI, sampled every 250 ms from the kill until
+// 1.5 s after we are back:
+// - the session never leaves Established and its uptime counter does not restart;
+// - every route we announced stays in the peer's RIB (no withdrawal) with the same
+//   attributes, the configured ones;
+// - the peer logs no NOTIFICATION (and FRR counts no NOTIFICATION or ROUTE-REFRESH);
+// - an UPDATE the peer sends during the outage (one prefix announced, one withdrawn) is
+//   acted on after the recovery: our RIB equals the peer's configured routes after it.
+// The same kill without TCPR, with and without graceful restart: tcpr-bgp-baseline.test.ts.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { labAvailable } from '../src/lab/index.js';
+import {
+  buildScenario,
+  DURING_OUTAGE,
+  killAndRestart,
+  NOTIFICATION_LOG,
+  oursAtPeer,
+  THEIRS,
+  theirsAtUs,
+  WITHDRAWN,
+} from './support/tcpr-bgp.js';
+
+for (const kind of ['bird', 'frr'] as const) {
+  const name = kind === 'bird' ? 'BIRD 2' : 'FRR';
+  test(
+    `non-stop BGP with ${name}: kill -9 of our speaker, the session carries on`,
+    { timeout: 150_000 },
+    async (t) => {
+      if (!labAvailable([kind])) return t.skip('lab not available and NONSTOP_SKIP_LAB=1');
+      const s = await buildScenario(kind, { tcpr: true, gracefulRestart: true });
+      t.after(() => s.destroy());
+      assert.deepEqual(await s.peerRib(), oursAtPeer, `${name}'s RIB before the kill`);
+      assert.deepEqual(await s.ourRib(), theirsAtUs(THEIRS), 'our RIB before the kill');
+      const o = await killAndRestart(s, kind);
+      t.diagnostic(`kill to the end of sampling: ${o.elapsed.toFixed(1)} s`);
+      assert.equal(o.before?.state, 'established');
+      assert.deepEqual(
+        o.ourRibAfter,
+        theirsAtUs([...THEIRS.filter((p) => p !== WITHDRAWN), DURING_OUTAGE]),
+        'our RIB after the recovery',
+      );
+      assert.deepEqual(o.samples, [], `${name} saw the session or our routes change`);
+      assert.equal(o.after?.state, 'established');
+      assert.ok(
+        (o.after?.uptime ?? 0) >= (o.before?.uptime ?? 0) + Math.floor(o.elapsed) - 2,
+        `${name}'s uptime restarted: ${o.before?.uptime} s before, ${o.after?.uptime} s after ${o.elapsed} s`,
+      );
+      assert.deepEqual(await s.peerRib(), oursAtPeer, `${name}'s RIB after the recovery`);
+      assert.ok(!NOTIFICATION_LOG.test(o.peerLog), `${name} logged a notification:\n${o.peerLog}`);
+      if (o.frrBefore) assert.deepEqual(o.frrAfter, o.frrBefore, 'FRR message counters');
+      assert.match(s.speaker.logs(), /TCPR session recovered/);
+    },
+  );
+}
