@@ -4,7 +4,8 @@
 // make it do: without graceful restart the session goes down and our routes are withdrawn
 // (RFC 4271 §8.2.2, §9.1.4 via the connection's close); with it the session goes down
 // but our routes stay, as stale, until we are back (RFC 4724 §4.2). Either way the uptime
-// restarts: the things TCPR avoids.
+// restarts (recorded; whole seconds cannot tell a reset after a 1 s outage apart
+// reliably, the samples do): the things TCPR avoids.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -33,13 +34,9 @@ for (const kind of ['bird', 'frr'] as const) {
         const down = o.samples.filter((x) => x.state !== 'established');
         const withdrawn = o.samples.filter((x) => x.missing > 0);
         t.diagnostic(
-          `${name} saw: session not Established in ${down.length} samples (${down[0]?.ms ?? '-'}–${down.at(-1)?.ms ?? '-'} ms after the kill), our routes missing in ${withdrawn.length} (at most ${Math.max(0, ...withdrawn.map((x) => x.missing))} of ${oursAtPeer.size}); uptime ${o.before?.uptime} s before, ${o.after?.uptime} s after`,
+          `${name} saw: session not Established in ${down.length} samples (${down[0]?.ms ?? '-'}–${down.at(-1)?.ms ?? '-'} ms after the kill), our routes missing in ${withdrawn.length} (at most ${Math.max(0, ...withdrawn.map((x) => x.missing))} of ${oursAtPeer.size}); uptime ${o.before?.uptime} s, then ${o.after?.uptime} s ${o.between.toFixed(1)} s later`,
         );
         assert.ok(down.length > 0, `${name} never saw the session go down`);
-        assert.ok(
-          (o.after?.uptime ?? 0) < (o.before?.uptime ?? 0) + o.elapsed - 2,
-          'the uptime restarted',
-        );
         if (gracefulRestart) assert.deepEqual(withdrawn, [], 'stale routes kept meanwhile');
         else assert.ok(withdrawn.length > 0, 'our routes were withdrawn meanwhile');
         // A new session: the UPDATE of the outage arrives in the peer's full table.

@@ -287,7 +287,10 @@ export class Speaker {
     }
     for (const rt of this.neighbors.values()) {
       if (rt.admin !== 'enabled') continue;
-      const resumed = await this.deps.sessions?.resume?.(rt.cfg);
+      // No await without hooks: starting stays synchronous (in-process worlds on a
+      // manual clock depend on the order sessions start in).
+      const hooks = this.deps.sessions;
+      const resumed = hooks?.resume ? await hooks.resume(rt.cfg) : undefined;
       if (!resumed) {
         rt.peer.start();
         continue;

@@ -145,6 +145,8 @@ export async function buildScenario(
 export interface Outage {
   before: NeighborView | undefined;
   after: NeighborView | undefined;
+  /** Seconds between the two neighbour readings: without a reset, uptime grows by this. */
+  between: number;
   /** Samples where the peer's session was not Established or our routes not all there. */
   samples: { ms: number; state: string; missing: number }[];
   /** Our RIB of the peer's routes once the outage UPDATE was acted on. */
@@ -181,6 +183,7 @@ export async function killAndRestart(s: Scenario, kind: PeerKind): Promise<Outag
   const { speaker, peer } = s;
   await sleep(1500); // a few KEEPALIVEs and checkpoints
   const [before] = await peer.neighbors();
+  const tBefore = Date.now();
   const frrBefore = kind === 'frr' ? await frrCounters(peer) : undefined;
   const logFrom = peer.logs().length;
   const samples: Outage['samples'] = [];
@@ -222,6 +225,7 @@ export async function killAndRestart(s: Scenario, kind: PeerKind): Promise<Outag
   return {
     before,
     after,
+    between: (Date.now() - tBefore) / 1000,
     samples,
     ourRibAfter,
     elapsed: (Date.now() - t0) / 1000,
