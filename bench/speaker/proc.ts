@@ -6,7 +6,8 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
-const CLK_TCK =
+/** Clock ticks per second of /proc's CPU times. */
+export const CLK_TCK =
   Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 /** Control clients run in the namespace now and then; they are not the DUT. */
 const CLIENTS = new Set(['birdc', 'vtysh', 'gobgp', 'ip']);
