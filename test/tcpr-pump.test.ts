@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { labAvailable, waitFor } from '../src/lab/index.js';
 import {
   forwardedCopy,
@@ -308,8 +308,10 @@ function ipv6Udp(src: Uint8Array, dst: Uint8Array, payload: Uint8Array): Uint8Ar
 const v6 = (last: number, net: number): Uint8Array =>
   Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, 0, net, 0, 0, 0, 0, 0, 0, 0, 0, 0, last]);
 
-test('harness mode: crafted packets cross the pump unchanged, both ways, IPv4 and IPv6', async (t) => {
-  if (!labAvailable()) return t.skip(SKIP);
+/** A harness-mode topology and its two test TUNs, all removed after the test. */
+async function harness(
+  t: TestContext,
+): Promise<{ topo: TcprTopology; app: HarnessTun; peer: HarnessTun }> {
   const topo = await TcprTopology.build({ mode: 'harness' });
   t.after(() => topo.destroy());
   const app = HarnessTun.open(topo.testAppTun);
@@ -318,6 +320,12 @@ test('harness mode: crafted packets cross the pump unchanged, both ways, IPv4 an
     app.close();
     peer.close();
   });
+  return { topo, app, peer };
+}
+
+test('harness mode: crafted packets cross the pump unchanged, both ways, IPv4 and IPv6', async (t) => {
+  if (!labAvailable()) return t.skip(SKIP);
+  const { topo, app, peer } = await harness(t);
   let pump = await topo.startPump();
   const payload = new TextEncoder().encode('nonstop tcpr harness');
   const cases = [
@@ -366,14 +374,7 @@ export function createFilter(options, ctx) {
 
 test('filter module: control calls, injected packets, filter errors, device loss', async (t) => {
   if (!labAvailable()) return t.skip(SKIP);
-  const topo = await TcprTopology.build({ mode: 'harness' });
-  t.after(() => topo.destroy());
-  const app = HarnessTun.open(topo.testAppTun);
-  const peer = HarnessTun.open(topo.testPeerTun);
-  t.after(() => {
-    app.close();
-    peer.close();
-  });
+  const { topo, app, peer } = await harness(t);
   const module = join(topo.lab.dir, 'filter.mjs');
   writeFileSync(module, FILTER_MODULE);
   await assert.rejects(

@@ -43,13 +43,13 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
-  renameSync,
   rmSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../lib/clock.js';
+import { replaceFile } from '../lib/files.js';
 import type { Logger } from '../lib/log.js';
 import { TcpConnector, TcpTransport } from '../net/tcp.js';
 import {
@@ -96,18 +96,6 @@ interface SessionFile {
 export function sessionDirName(key: string): string {
   const name = key.replace(/[^0-9A-Za-z.:_-]/g, '_').replace(/:/g, '-');
   return name === '.' || name === '..' ? `_${name}` : name;
-}
-
-function writeDurably(path: string, text: string): void {
-  const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, 'w');
-  try {
-    writeSync(fd, text);
-    fdatasyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
 }
 
 /**
@@ -175,7 +163,7 @@ class SessionStore {
   }
 
   writeSession(s: SessionFile): void {
-    writeDurably(this.path('session.json'), JSON.stringify(s));
+    replaceFile(this.path('session.json'), JSON.stringify(s), true);
   }
 
   session(): SessionFile {

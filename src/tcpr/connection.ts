@@ -351,25 +351,26 @@ export class ConnectionTable {
   }
 }
 
-/** A read-only copy of a connection's state (query replies, lists, tests). */
-export interface ConnectionSnapshot {
-  internalAddr: Uint8Array;
-  externalAddr: Uint8Array;
-  peerAddr: Uint8Array;
-  port: number;
-  hard: HardState;
-  delta: number;
-  ack: number;
-  fin: number;
-  seq: number;
-  win: number;
-  haveFin: boolean;
-  done: boolean;
-  failed: boolean;
-  synSent: boolean;
-  peer: PeerState;
-  appWsNow: number;
-}
+/** A copy of a connection's state (query replies, lists, tests): all but bookkeeping. */
+export type ConnectionSnapshot = Pick<
+  Connection,
+  | 'internalAddr'
+  | 'externalAddr'
+  | 'peerAddr'
+  | 'port'
+  | 'hard'
+  | 'delta'
+  | 'ack'
+  | 'fin'
+  | 'seq'
+  | 'win'
+  | 'haveFin'
+  | 'done'
+  | 'failed'
+  | 'synSent'
+  | 'peer'
+  | 'appWsNow'
+>;
 
 export function snapshot(c: Connection): ConnectionSnapshot {
   return {

@@ -7,14 +7,11 @@
 // heartbeat query notices a middlebox that lost its state and recovers statelessly.
 
 import {
-  closeSync,
   existsSync,
   fdatasyncSync,
-  fsyncSync,
   ftruncateSync,
   openSync,
   readFileSync,
-  renameSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
@@ -30,6 +27,7 @@ import {
   type TcprConnection,
   type TcprRecord,
 } from '../../src/tcpr/client.js';
+import { replaceFile } from '../../src/lib/files.js';
 import { streamBytes, type StreamConfig } from './tcpr-stream.js';
 
 interface AppState {
@@ -40,15 +38,6 @@ interface AppState {
 const cfg = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as StreamConfig;
 const channel = new TcprChannel({ timeoutMs: 150, tries: 20 });
 const log = (...a: unknown[]): void => console.log(new Date().toISOString(), ...a);
-
-function writeDurably(path: string, text: string): void {
-  const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, 'w');
-  writeSync(fd, text);
-  fsyncSync(fd);
-  closeSync(fd);
-  renameSync(tmp, path);
-}
 
 class Stream {
   private conn!: TcprConnection;
@@ -78,7 +67,7 @@ class Stream {
 
   async fresh(conn: TcprConnection): Promise<void> {
     this.conn = conn;
-    writeDurably(this.statePath, JSON.stringify({ record: conn.record(), readOffset: 0 }));
+    replaceFile(this.statePath, JSON.stringify({ record: conn.record(), readOffset: 0 }), true);
     this.attach(0, 0);
   }
 
@@ -160,9 +149,10 @@ class Stream {
       for (const b of bufs) n += writeSync(this.dataFd, b, 0, b.length, this.readOffset + n);
       fdatasyncSync(this.dataFd);
       const next = this.readOffset + n;
-      writeDurably(
+      replaceFile(
         this.statePath,
         JSON.stringify({ record: this.conn.recordAt(next), readOffset: next }),
+        true,
       );
       this.readOffset = next;
       this.crashHere();

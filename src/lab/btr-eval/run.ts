@@ -2,7 +2,8 @@
 // progress on stderr, keeps every finished point in <out>/results.json (so an interrupted
 // run resumes where it stopped), and writes the report (report.ts).
 
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { replaceFile } from '../../lib/files.js';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import {
@@ -56,9 +57,7 @@ export function loadResults(path: string): ResultsFile | undefined {
 }
 
 function saveResults(path: string, r: ResultsFile): void {
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, JSON.stringify(r));
-  renameSync(tmp, path);
+  replaceFile(path, JSON.stringify(r));
 }
 
 const fmtDuration = (ms: number): string => {
