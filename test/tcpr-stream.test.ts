@@ -17,13 +17,12 @@ import type { ManagedProcess } from '../src/net/process.js';
 import type { Pump } from '../src/net/packet-pump.js';
 import type { ConnectionSnapshot } from '../src/tcpr/connection.js';
 import type { PeerConnResult } from './support/tcpr-peer.js';
-import { streamDigest, type StreamConfig } from './support/tcpr-stream.js';
+import { appFilterSpec, streamDigest, type StreamConfig } from './support/tcpr-stream.js';
 import { seededRandom } from '../src/lib/random.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const APP = join(here, 'support', 'tcpr-app.js');
 const PEER = join(here, 'support', 'tcpr-peer.js');
-const FILTER = join(here, '..', 'src', 'tcpr', 'pump-filter.js');
 const root = process.getuid?.() === 0;
 
 const rng = seededRandom;
@@ -76,14 +75,7 @@ async function streamRun(
   const topo = await TcprTopology.build();
   const procs: ManagedProcess[] = [];
   try {
-    const filter = {
-      module: FILTER,
-      export: 'createFilter',
-      options: {
-        addresses: [{ internal: A.app.v4, external: A.app.v4 }],
-        channel: { addresses: [A.sideChannel.v4, A.sideChannel.v6] },
-      },
-    };
+    const filter = appFilterSpec();
     let pump: Pump = await topo.startPump({ filter });
     const spawnApp = (n: number): ManagedProcess => {
       const p = topo.spawn(topo.app!, process.execPath, [APP, cfgPath], { name: `tcpr-app-${n}` });

@@ -31,6 +31,9 @@ Run the TCPR middlebox, and query or change its connections.
   save CONN FILE          write its hard state as JSON (tcpr-control -s)
   restore FILE            re-create a connection from saved state (tcpr-control -r)
   stats                   packet, filter and side-channel counters (JSON)
+  proxy --listen A:P --to H:P --state F
+                          relay connections of unmodified endpoints through TCPR
+                          (nonstop tcpr proxy --help)
 
 Options:
   -s, --socket PATH       control socket (default /run/nonstop/tcpr.sock, or
@@ -283,6 +286,7 @@ export const tcprCommand: Command = {
   name: 'tcpr',
   summary: 'the TCPR middlebox (application-driven TCP recovery) and its tools',
   async run(argv: string[]): Promise<number> {
+    if (argv[0] === 'proxy') return (await import('./tcpr-proxy.js')).runProxy(argv.slice(1));
     const rest: string[] = [];
     let config: string | undefined;
     let socket: string | undefined;

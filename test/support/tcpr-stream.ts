@@ -2,6 +2,24 @@
 // of (seed, i), so any offset can be regenerated after a crash without keeping the data.
 
 import { createHash } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TCPR_ADDRESSES } from '../../src/lab/tcpr-topology.js';
+import type { FilterSpec } from '../../src/net/packet-pump.js';
+
+/** The TCPR pump filter for the topology's app address (stream and proxy tests). */
+export function appFilterSpec(): FilterSpec {
+  const A = TCPR_ADDRESSES;
+  const here = dirname(fileURLToPath(import.meta.url));
+  return {
+    module: join(here, '..', '..', 'src', 'tcpr', 'pump-filter.js'),
+    export: 'createFilter',
+    options: {
+      addresses: [{ internal: A.app.v4, external: A.app.v4 }],
+      channel: { addresses: [A.sideChannel.v4, A.sideChannel.v6] },
+    },
+  };
+}
 
 export function streamBytes(seed: number, offset: number, len: number): Buffer {
   const b = Buffer.allocUnsafe(len);

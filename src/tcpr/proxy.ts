@@ -1,0 +1,564 @@
+// The TCPR proxy (`nonstop tcpr proxy`; TCPR paper §III: "a TCP proxy that provides
+// TCPR-support for unmodified applications"). It relays TCP connections between two
+// unmodified endpoints and runs as a TCPR application in the protected namespace, so the
+// relay itself can be killed (-9), upgraded or restarted, and the middlebox restarted,
+// while both endpoints keep their connections: they never see a RST, a FIN before the
+// end, a lost or repeated byte.
+//
+//   client ──TCP──▶ TCPR ──▶ proxy (listen ADDR:PORT)        leg A (accepted)
+//                            proxy ──▶ TCPR ──TCP──▶ target    leg B (connected)
+//
+// What the proxy checkpoints. A byte read from one leg is only checkpointed there (TCPR
+// then lets that leg's remote see the ACK and discard it) once the OTHER leg's remote has
+// acknowledged it. So the proxy never has to keep a byte durable itself: every byte it
+// holds in memory or in a socket buffer is still held by the sender. The remote's ACK of
+// the other leg is read from TCPR (`query` → `peer.ack`), every `checkpointMs` (10 ms),
+// for all connections at once; the new checkpoints are written to the state file first
+// (one atomic replace for all pairs, fdatasync'ed unless `durable: false`), then sent.
+//
+// The state file holds, per pair, each leg's TCPR record (client.ts) and checkpoint. At
+// start the proxy recovers every pair in it before it listens (an accepted leg reconnects
+// from the listening port, which a listening socket would hold): recoverConnection per
+// leg, which also covers a middlebox that lost its state (create-from-state, then the
+// remote's challenge ACK splices). Offsets line up because a pair relays byte i of A's
+// input as byte i of B's output (and back): after recovery leg X's socket delivers input
+// from X's checkpoint, and Y's new socket writes from Y's remote's last ACK (TCPR's
+// splice), which is never behind X's checkpoint; the bytes in between reached Y's remote
+// before the crash and are dropped, not sent twice.
+//
+// Close: a FIN from one remote (input ends) makes the proxy set done_writing on the other
+// leg and end it (a real FIN, TCPR forwards it); once the other remote acknowledged
+// everything, done_reading on the first (TCPR acknowledges the FIN). When both ways are
+// closed the pair is forgotten (TCPR `done`, state file). TCPR never lets the
+// application's RST out, so a remote's reset (or a leg that cannot be recovered) becomes
+// an orderly FIN towards the other remote.
+//
+// While the proxy runs it also watches TCPR: a query answered "unknown connection" means
+// the middlebox restarted without its state; the proxy then stops listening, recovers
+// every pair (state-less), and listens and registers its listener again.
+//
+// Not covered: a connection accepted and not yet in the state file when the proxy dies
+// (milliseconds after the accept) stays half-open at the client until its own timeout; the
+// proxy's listen address and the target are fixed for the proxy's life.
+
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { replaceFile } from '../lib/files.js';
+import type { Logger } from '../lib/log.js';
+import {
+  acceptProtected,
+  connectProtected,
+  listenProtected,
+  recoverConnection,
+  TcprClientError,
+  type TcprChannel,
+  type TcprConnection,
+  type TcprRecord,
+} from './client.js';
+import { sub32 } from './connection.js';
+
+export interface TcprProxyOptions {
+  channel: TcprChannel;
+  /** Where unmodified clients connect (an address of the protected namespace). */
+  listen: { address: string; port: number };
+  /** Where each accepted connection is relayed to. */
+  target: { host: string; port: number; localAddress?: string };
+  /** The proxy's state file (pairs, records, checkpoints). */
+  stateFile: string;
+  /** Checkpoint interval; default 10 ms. */
+  checkpointMs?: number;
+  /** fdatasync the state file before each checkpoint (survives a machine crash); default true. */
+  durable?: boolean;
+  log: Logger;
+}
+
+interface LegState {
+  record: TcprRecord;
+  /** Input offset checkpointed (or about to be) at TCPR. */
+  ckpt: number;
+  /** done_writing set and our FIN sent. */
+  ended: boolean;
+  /** done_reading set: the remote's FIN was taken and everything relayed. */
+  finished: boolean;
+}
+
+interface PairState {
+  id: number;
+  a: LegState;
+  b?: LegState;
+}
+
+interface StateFile {
+  format: 'nonstop-tcpr-proxy';
+  version: 1;
+  nextId: number;
+  pairs: PairState[];
+}
+
+/** One side of a pair at run time. */
+class Leg {
+  /** Input offset of the next byte the socket delivers. */
+  readPos: number;
+  /** Output offset of the next byte written to the socket. */
+  writePos: number;
+  /** Output the remote has acknowledged (from TCPR). */
+  acked: number;
+  /** The remote's FIN arrived. */
+  eof = false;
+  /** Output offset 0 in the remote's sequence space. */
+  readonly outBase: number;
+
+  constructor(
+    readonly name: 'A' | 'B',
+    public conn: TcprConnection,
+    public st: LegState,
+    writeOffset: number,
+  ) {
+    this.readPos = conn.readBase;
+    this.writePos = writeOffset;
+    this.acked = writeOffset;
+    this.outBase = conn.record().outBase;
+    conn.socket.allowHalfOpen = true; // our FIN only after done_writing
+    conn.socket.setNoDelay(true);
+  }
+}
+
+class Pair {
+  a?: Leg;
+  b?: Leg;
+  closing = false;
+  /** When TCPR was last asked about this pair (ms, monotonic). */
+  lastQuery = 0;
+  constructor(public st: PairState) {}
+  /** Output not yet acknowledged, or a close still to finish: worth a query now. */
+  busy(): boolean {
+    const { a, b } = this;
+    if (!a || !b) return false;
+    return (
+      a.writePos > a.acked ||
+      b.writePos > b.acked ||
+      (a.eof && !a.st.finished) ||
+      (b.eof && !b.st.finished)
+    );
+  }
+  legs(): Leg[] {
+    return [this.a, this.b].filter((l): l is Leg => l !== undefined);
+  }
+}
+
+export interface TcprProxyStats {
+  pairs: number;
+  accepted: number;
+  recovered: number;
+  closed: number;
+  relayedBytes: number;
+  droppedDuplicateBytes: number;
+}
+
+export class TcprProxy {
+  private readonly pairs = new Map<number, Pair>();
+  private server?: Server;
+  private timer?: NodeJS.Timeout;
+  private nextId = 1;
+  private resyncing = false;
+  private stopped = false;
+  private ticking = false;
+  private readonly st: TcprProxyStats = {
+    pairs: 0,
+    accepted: 0,
+    recovered: 0,
+    closed: 0,
+    relayedBytes: 0,
+    droppedDuplicateBytes: 0,
+  };
+
+  constructor(private readonly o: TcprProxyOptions) {}
+
+  stats(): TcprProxyStats {
+    return { ...this.st, pairs: this.pairs.size };
+  }
+
+  /** Recovers the pairs of the state file, then listens. */
+  async start(): Promise<void> {
+    const saved = this.load();
+    this.nextId = saved.nextId;
+    for (const ps of saved.pairs) this.pairs.set(ps.id, new Pair(ps));
+    if (this.pairs.size > 0) {
+      this.o.log.info('recovering connections from the state file', {
+        pairs: this.pairs.size,
+        state: this.o.stateFile,
+      });
+      await this.recoverAll();
+    }
+    await this.listen();
+    this.timer = setInterval(() => void this.tick(), this.o.checkpointMs ?? 10);
+  }
+
+  /** Stops relaying; with `forget` the connections are given up (TCPR `done`, state removed). */
+  async stop(forget = false): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    // close() frees the port at once; its callback would wait for the accepted sockets.
+    this.server?.close();
+    for (const p of this.pairs.values()) {
+      for (const l of p.legs()) {
+        if (forget) await l.conn.done().catch(() => undefined);
+        l.conn.socket.destroy();
+      }
+    }
+    if (forget) rmSync(this.o.stateFile, { force: true });
+  }
+
+  private load(): StateFile {
+    const empty: StateFile = { format: 'nonstop-tcpr-proxy', version: 1, nextId: 1, pairs: [] };
+    if (!existsSync(this.o.stateFile)) return empty;
+    const text = readFileSync(this.o.stateFile, 'utf8');
+    let s: StateFile;
+    try {
+      s = JSON.parse(text) as StateFile;
+    } catch (e) {
+      throw new Error(`${this.o.stateFile}: not a proxy state file: ${(e as Error).message}`);
+    }
+    if (s.format !== 'nonstop-tcpr-proxy' || s.version !== 1 || !Array.isArray(s.pairs)) {
+      throw new Error(`${this.o.stateFile}: not a proxy state file (format/version)`);
+    }
+    return s;
+  }
+
+  private persist(): void {
+    const s: StateFile = {
+      format: 'nonstop-tcpr-proxy',
+      version: 1,
+      nextId: this.nextId,
+      pairs: [...this.pairs.values()].map((p) => p.st),
+    };
+    replaceFile(this.o.stateFile, JSON.stringify(s), this.o.durable ?? true);
+  }
+
+  private async listen(): Promise<void> {
+    const server = createServer({ allowHalfOpen: true, pauseOnConnect: true });
+    server.on('connection', (sock) => void this.accept(sock));
+    server.on('error', (e) => this.o.log.error('listener error', { error: e.message }));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.o.listen.port, this.o.listen.address, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    await listenProtected(this.o.channel, server);
+    this.server = server;
+    this.o.log.info('listening', {
+      listen: `${this.o.listen.address}:${this.o.listen.port}`,
+      target: `${this.o.target.host}:${this.o.target.port}`,
+    });
+  }
+
+  private async accept(sock: Socket): Promise<void> {
+    const from = `${sock.remoteAddress}:${sock.remotePort}`;
+    let a: TcprConnection;
+    try {
+      a = await acceptProtected(this.o.channel, sock);
+    } catch (e) {
+      this.o.log.error('accepted connection not known to TCPR: closing it', {
+        from,
+        error: String(e),
+      });
+      sock.destroy();
+      return;
+    }
+    const id = this.nextId++;
+    const pair = new Pair({ id, a: legState(a) });
+    this.pairs.set(id, pair);
+    this.persist();
+    pair.a = new Leg('A', a, pair.st.a, 0);
+    this.st.accepted++;
+    try {
+      const b = await this.connectTarget();
+      pair.st.b = legState(b);
+      this.persist();
+      pair.b = new Leg('B', b, pair.st.b, 0);
+    } catch (e) {
+      this.o.log.warn('target unreachable: closing the client connection', {
+        pair: id,
+        from,
+        error: String(e),
+      });
+      await this.refuse(pair, pair.a);
+      return;
+    }
+    this.o.log.info('connection relayed', {
+      pair: id,
+      from,
+      via: `${pair.b.conn.socket.localAddress}:${pair.b.conn.socket.localPort}`,
+    });
+    this.attach(pair);
+  }
+
+  private connectTarget(): Promise<TcprConnection> {
+    const t = this.o.target;
+    return connectProtected(this.o.channel, {
+      host: t.host,
+      port: t.port,
+      ...(t.localAddress ? { localAddress: t.localAddress } : {}),
+    });
+  }
+
+  /** Wires both legs of a pair: data, end, errors. */
+  private attach(pair: Pair): void {
+    const { a, b } = pair;
+    if (!a || !b) return;
+    for (const [from, to] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      const s = from.conn.socket;
+      if (from.st.finished) from.eof = true;
+      s.on('data', (buf: Buffer) => this.relay(pair, from, to, buf));
+      s.on('end', () => {
+        from.eof = true;
+        void this.endLeg(pair, to);
+      });
+      s.on('error', (e) => {
+        this.o.log.warn('socket error', { pair: pair.st.id, leg: from.name, error: e.message });
+      });
+      s.on('close', () => {
+        if (from.conn.socket !== s || this.stopped || pair.closing) return;
+        if (this.pairs.get(pair.st.id) !== pair) return;
+        if (!(from.eof && from.st.ended)) {
+          void this.resync(`leg ${from.name} of pair ${pair.st.id} closed`);
+        }
+      });
+      if (from.st.finished) continue;
+      s.resume();
+    }
+    for (const l of [a, b]) if (l.st.ended) l.conn.socket.end();
+  }
+
+  private relay(pair: Pair, from: Leg, to: Leg, buf: Buffer): void {
+    const start = from.readPos;
+    from.readPos += buf.length;
+    if (start < to.writePos) {
+      // Reached `to`'s remote before the crash: drop, do not send twice.
+      const n = Math.min(buf.length, to.writePos - start);
+      this.st.droppedDuplicateBytes += n;
+      buf = buf.subarray(n);
+      if (buf.length === 0) return;
+    } else if (start > to.writePos) {
+      this.o.log.error('relay gap: input checkpointed ahead of the other side', {
+        pair: pair.st.id,
+        leg: from.name,
+        input: start,
+        output: to.writePos,
+      });
+      from.conn.socket.destroy();
+      return;
+    }
+    to.writePos += buf.length;
+    this.st.relayedBytes += buf.length;
+    if (!to.conn.socket.write(buf)) {
+      from.conn.socket.pause();
+      to.conn.socket.once('drain', () => from.conn.socket.resume());
+    }
+  }
+
+  /** No target: the client's connection is closed in order; its input is discarded. */
+  private async refuse(pair: Pair, a: Leg): Promise<void> {
+    pair.closing = true;
+    a.conn.socket.on('data', () => undefined);
+    a.conn.socket.on('error', () => undefined);
+    try {
+      await a.conn.doneReading();
+      await this.endLeg(pair, a);
+    } finally {
+      setTimeout(() => {
+        this.pairs.delete(pair.st.id);
+        this.persist();
+        a.conn.socket.destroy();
+        void a.conn.done().catch(() => undefined);
+      }, 1000).unref();
+    }
+  }
+
+  /** The other side's input ended: end this leg with a real FIN (done_writing first). */
+  private async endLeg(pair: Pair, leg: Leg): Promise<void> {
+    if (leg.st.ended) return;
+    await leg.conn.doneWriting();
+    leg.st.ended = true;
+    leg.st.record = leg.conn.record();
+    this.persist();
+    leg.conn.socket.end();
+  }
+
+  /** Every `checkpointMs`: read each leg's acknowledged output, checkpoint the other leg. */
+  private async tick(): Promise<void> {
+    if (this.ticking || this.resyncing || this.stopped) return;
+    this.ticking = true;
+    try {
+      const now = performance.now();
+      // Idle pairs are still asked once a second: that is how a middlebox restart shows.
+      const active = [...this.pairs.values()].filter(
+        (p) => p.a && p.b && !p.closing && (p.busy() || now - p.lastQuery >= 1000),
+      );
+      for (const p of active) p.lastQuery = now;
+      const changed: [Pair, Leg, number][] = [];
+      await Promise.all(
+        active.map(async (p) => {
+          const [a, b] = [p.a!, p.b!];
+          const [sa, sb] = await Promise.all([a.conn.state(), b.conn.state()]);
+          a.acked = ackedOutput(sa.peer, a);
+          b.acked = ackedOutput(sb.peer, b);
+          for (const [x, y] of [
+            [a, b],
+            [b, a],
+          ] as const) {
+            const next = Math.min(y.acked, x.readPos);
+            if (next > x.st.ckpt && !x.st.finished) changed.push([p, x, next]);
+          }
+        }),
+      );
+      if (changed.length > 0) {
+        for (const [, leg, next] of changed) leg.st.ckpt = next;
+        this.persist();
+        await Promise.all(changed.map(([, leg, next]) => leg.conn.checkpoint(next)));
+      }
+      for (const p of active) await this.closeWays(p);
+    } catch (e) {
+      if (e instanceof TcprClientError && e.code === 'ERR_TCPR_UNKNOWN_CONNECTION') {
+        void this.resync('TCPR lost its state (middlebox restarted)');
+      } else {
+        this.o.log.warn('checkpoint round failed', { error: String(e) });
+      }
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  /** done_reading once a finished input is relayed and acknowledged; forget closed pairs. */
+  private async closeWays(p: Pair): Promise<void> {
+    const [a, b] = [p.a!, p.b!];
+    for (const [x, y] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      if (x.eof && !x.st.finished && y.acked >= y.writePos) {
+        await x.conn.checkpoint(x.readPos);
+        x.st.ckpt = x.readPos;
+        await x.conn.doneReading();
+        x.st.finished = true;
+        x.st.record = x.conn.record();
+        this.persist();
+      }
+    }
+    if (a.st.finished && b.st.finished && a.st.ended && b.st.ended && !p.closing) {
+      p.closing = true;
+      this.o.log.info('connection closed', { pair: p.st.id });
+      this.st.closed++;
+      // Let the last FIN/ACK exchange pass before TCPR forgets the connection.
+      setTimeout(() => {
+        this.pairs.delete(p.st.id);
+        this.persist();
+        for (const l of [a, b]) {
+          l.conn.socket.destroy();
+          void l.conn.done().catch(() => undefined);
+        }
+      }, 1000).unref();
+    }
+  }
+
+  /** Recovers every pair (at start, and when TCPR lost its state or a leg broke). */
+  private async resync(why: string): Promise<void> {
+    if (this.resyncing || this.stopped) return;
+    this.resyncing = true;
+    this.o.log.warn(`${why}: recovering every connection`);
+    try {
+      const server = this.server;
+      this.server = undefined;
+      server?.close(); // frees the listening port now (accepted legs reconnect from it)
+      while (!this.stopped) {
+        try {
+          await this.recoverAll();
+          await this.listen();
+          break;
+        } catch (e) {
+          this.o.log.warn('recovery round failed; retrying', { error: String(e) });
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+    } finally {
+      this.resyncing = false;
+    }
+  }
+
+  private async recoverAll(): Promise<void> {
+    const lost: number[] = [];
+    await Promise.all(
+      [...this.pairs.values()].map(async (p) => {
+        if (p.closing) return;
+        try {
+          await this.recoverPair(p);
+        } catch (e) {
+          this.o.log.error('connection could not be recovered: giving it up', {
+            pair: p.st.id,
+            error: String(e),
+          });
+          lost.push(p.st.id);
+        }
+      }),
+    );
+    for (const id of lost) {
+      const p = this.pairs.get(id)!;
+      this.pairs.delete(id);
+      for (const l of p.legs()) {
+        l.conn.socket.destroy();
+        await l.conn.done().catch(() => undefined);
+      }
+    }
+    this.persist();
+  }
+
+  private async recoverPair(p: Pair): Promise<void> {
+    const t0 = process.hrtime.bigint();
+    const leg = async (name: 'A' | 'B', st: LegState, old?: Leg): Promise<Leg> => {
+      const r = await recoverConnection(this.o.channel, st.record, st.ckpt, {
+        ...(old ? { oldSocket: old.conn.socket } : {}),
+      });
+      st.record = r.conn.record();
+      return new Leg(name, r.conn, st, r.writeOffset);
+    };
+    for (const l of p.legs()) l.conn.socket.removeAllListeners('close');
+    const [a, b] = await Promise.all([
+      leg('A', p.st.a, p.a),
+      p.st.b ? leg('B', p.st.b, p.b) : undefined,
+    ]);
+    p.a = a;
+    p.b = b;
+    this.st.recovered++;
+    if (!b) {
+      // Died between the accept and the connect to the target: connect now (nothing relayed).
+      const conn = await this.connectTarget();
+      p.st.b = legState(conn);
+      this.persist();
+      p.b = new Leg('B', conn, p.st.b, 0);
+    }
+    this.o.log.info('connection recovered', {
+      pair: p.st.id,
+      ms: Number(process.hrtime.bigint() - t0) / 1e6,
+      a: { read: a.readPos, write: a.writePos },
+      b: { read: p.b?.readPos, write: p.b?.writePos },
+    });
+    this.attach(p);
+  }
+}
+
+function legState(conn: TcprConnection): LegState {
+  return { record: conn.record(), ckpt: 0, ended: false, finished: false };
+}
+
+/** Output offset the remote acknowledged, from TCPR's view of its last ACK. */
+function ackedOutput(peer: { ack: number; haveAck: boolean }, leg: Leg): number {
+  if (!peer.haveAck) return leg.acked;
+  const off = sub32(peer.ack, leg.outBase);
+  // Our FIN takes one sequence number; offsets count data only. Never beyond what we wrote.
+  return Math.max(leg.acked, Math.min(off, leg.writePos));
+}
