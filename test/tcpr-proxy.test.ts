@@ -49,10 +49,19 @@ function results(dir: string, side: 'client' | 'server'): EndResult[] {
 }
 
 async function proxyRun(
-  o: { seed: number; connections: number; bytes: number; proxyKills: number; pumpKills: number },
+  o: {
+    seed: number;
+    connections: number;
+    bytes: number;
+    proxyKills: number;
+    pumpKills: number;
+    family?: 'v4' | 'v6';
+  },
   log: (s: string) => void,
 ): Promise<{ recovered: number; resyncs: number }> {
   const A = TCPR_ADDRESSES;
+  const f = o.family ?? 'v4';
+  const hp = (a: string, port: number): string => (f === 'v6' ? `[${a}]:${port}` : `${a}:${port}`);
   const dir = mkdtempSync(join(tmpdir(), 'tcpr-proxy-'));
   const cfg: ProxyEndsConfig = {
     connections: o.connections,
@@ -61,11 +70,11 @@ async function proxyRun(
     tickMs: 4,
     clientSeed: o.seed * 1000 + 1,
     serverSeed: o.seed * 1000 + 500,
-    proxyAddress: A.app.v4,
+    proxyAddress: A.app[f],
     proxyPort: 7000,
-    clientAddress: A.peer.v4,
+    clientAddress: A.peer[f],
     clientBasePort: 41000,
-    serverAddress: A.peer.v4,
+    serverAddress: A.peer[f],
     serverPort: 9000,
     dir,
   };
@@ -88,9 +97,9 @@ async function proxyRun(
           'tcpr',
           'proxy',
           '--listen',
-          `${A.app.v4}:7000`,
+          hp(A.app[f], 7000),
           '--to',
-          `${A.peer.v4}:9000`,
+          hp(A.peer[f], 9000),
           '--state',
           stateFile,
         ],
@@ -224,5 +233,17 @@ test(
     // (one that falls just before a kill is recovered by the next proxy instead).
     assert.ok(r.resyncs >= 1, 'no middlebox restart noticed by a running proxy');
     assert.ok(r.recovered >= 2 * (2 + r.resyncs), `recoveries ${r.recovered}`);
+  },
+);
+
+test(
+  'proxy over IPv6: kill -9 of the proxy 3 times and one middlebox restart',
+  { skip, timeout: 120_000 },
+  async (t) => {
+    const r = await proxyRun(
+      { seed: 41, connections: 1, bytes: 2 << 20, proxyKills: 3, pumpKills: 1, family: 'v6' },
+      (s) => t.diagnostic(s),
+    );
+    assert.ok(r.recovered >= 3 + r.resyncs, `recoveries ${r.recovered}`);
   },
 );

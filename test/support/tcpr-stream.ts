@@ -15,7 +15,10 @@ export function appFilterSpec(): FilterSpec {
     module: join(here, '..', '..', 'src', 'tcpr', 'pump-filter.js'),
     export: 'createFilter',
     options: {
-      addresses: [{ internal: A.app.v4, external: A.app.v4 }],
+      addresses: [
+        { internal: A.app.v4, external: A.app.v4 },
+        { internal: A.app.v6, external: A.app.v6 },
+      ],
       channel: { addresses: [A.sideChannel.v4, A.sideChannel.v6] },
     },
   };
