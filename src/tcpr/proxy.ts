@@ -107,6 +107,8 @@ class Leg {
   eof = false;
   /** Output offset 0 in the remote's sequence space. */
   readonly outBase: number;
+  /** Input offset 0 in the remote's sequence space. */
+  readonly inBase: number;
 
   constructor(
     readonly name: 'A' | 'B',
@@ -117,7 +119,9 @@ class Leg {
     this.readPos = conn.readBase;
     this.writePos = writeOffset;
     this.acked = writeOffset;
-    this.outBase = conn.record().outBase;
+    const rec = conn.record();
+    this.outBase = rec.outBase;
+    this.inBase = rec.inBase;
     conn.socket.allowHalfOpen = true; // our FIN only after done_writing
     conn.socket.setNoDelay(true);
   }
@@ -408,12 +412,16 @@ export class TcprProxy {
           const [sa, sb] = await Promise.all([a.conn.state(), b.conn.state()]);
           a.acked = ackedOutput(sa.peer, a);
           b.acked = ackedOutput(sb.peer, b);
-          for (const [x, y] of [
-            [a, b],
-            [b, a],
+          for (const [x, y, sx] of [
+            [a, b, sa],
+            [b, a, sb],
           ] as const) {
+            if (x.st.finished) continue;
             const next = Math.min(y.acked, x.readPos);
-            if (next > x.st.ckpt && !x.st.finished) changed.push([p, x, next]);
+            if (next > x.st.ckpt) changed.push([p, x, next]);
+            // A lost checkpoint update (UDP) would leave the remote without its last ACK
+            // on a connection that then goes quiet: send it again.
+            else if (sub32(sx.hard.ack, x.inBase) < x.st.ckpt) changed.push([p, x, x.st.ckpt]);
           }
         }),
       );
