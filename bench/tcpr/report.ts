@@ -314,10 +314,17 @@ export function filterTable(c: FilterCost): string {
     ['TcprFilter in process (no devices), per call', 'µs'],
     [
       row(`fromApp: data segment, ${c.payload} bytes of payload (forwarded)`, c.fromAppData),
+      row(
+        'fromApp: data segment after a recovery (seq delta, external address: rewritten)',
+        c.fromAppTranslated,
+      ),
       row(`fromPeer: data segment, ${c.payload} bytes (forwarded)`, c.fromPeerData),
       row('fromPeer: pure ACK (forwarded)', c.fromPeerAck),
       row('part of a data segment: parse, verify both checksums', c.parseVerify),
-      row('part of a data segment: re-encode (fresh buffer, both checksums)', c.encode),
+      row(
+        'part of a data segment: in-place patch (seq, ack, port, address; incremental checksums)',
+        c.encode,
+      ),
       row('part of a data segment: the TCP checksum alone', c.checksum),
     ],
   );

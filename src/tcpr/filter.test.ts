@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { TcprFilter, type Emit, type FilterOptions } from './filter.js';
 import type { ControlMessage } from './control-codec.js';
 import type { ConnectionSnapshot } from './connection.js';
+import { ipv4HeaderChecksum, tcpChecksum } from './checksum.js';
 import { formatAddr, parseAddr } from '../lib/ip.js';
 
 // ---- independent packet crafting --------------------------------------------------------
@@ -894,12 +895,16 @@ test('malformed packets are dropped with a counted reason and never throw', () =
   }
 });
 
-test('verifyChecksums: false forwards a segment with a bad checksum, re-signed', () => {
+test('verifyChecksums: false forwards a segment with a bad checksum, rewritten and still bad', () => {
+  // E1 (since the in-place rewrite): the incremental update carries the corruption
+  // through, so the receiver drops the segment; TCPR never re-signs it.
   const n = net({ verifyChecksums: false });
   const p = craft({ src: APP, dst: PEER, sport: AP, dport: PP, seq: 1, flags: 'S' });
   p[p.length - 4] = p[p.length - 4]! ^ 1;
-  const s = one(n.f.fromApp(p), 'peer');
-  assert.ok(s.tcpOk);
+  const out = n.f.fromApp(p);
+  assert.equal(out.length, 1);
+  const s = dissect(out[0]!.packet);
+  assert.deepEqual([s.src, s.ipOk, s.tcpOk], [EXT, true, false]);
 });
 
 test('property: any ISNs and exchanges — seq/ack consistent mod 2^32, checksums verify', () => {
@@ -989,4 +994,292 @@ test('a checkpoint ACK right after a restore uses the peer ACK as its seq', () =
   );
   const ck = one(update(n, { ack: plus(PEER_ISN, 6) }), 'peer');
   assert.deepEqual([ck.seq, ck.ack], [plus(APP_ISN, 9), plus(PEER_ISN, 6)]);
+});
+
+// ---- E1: rewritten in place, checksums updated incrementally --------------------------------
+
+/** Both checksum fields of a packet and what a full computation (checksum.ts) gives. */
+function assertChecksumsFull(p: Uint8Array, what: string): void {
+  const v6 = p[0]! >> 4 === 6;
+  const ipLen = v6 ? 40 : (p[0]! & 15) * 4;
+  const src = v6 ? p.subarray(8, 24) : p.subarray(12, 16);
+  const dst = v6 ? p.subarray(24, 40) : p.subarray(16, 20);
+  const field = (at: number) => (p[at]! << 8) | p[at + 1]!;
+  if (!v6) assert.equal(field(10), ipv4HeaderChecksum(p, 0, ipLen), `${what}: IPv4 header`);
+  const tcp = tcpChecksum(src, dst, p, ipLen, p.length - ipLen);
+  assert.equal(field(ipLen + 16), tcp, `${what}: TCP checksum`);
+}
+
+/** Re-signs a crafted packet after the test changed its bytes (this file's own sums). */
+function resign(p: Uint8Array): Uint8Array {
+  const v6 = p[0]! >> 4 === 6;
+  const ipLen = v6 ? 40 : (p[0]! & 15) * 4;
+  const src = v6 ? p.subarray(8, 24) : p.subarray(12, 16);
+  const dst = v6 ? p.subarray(24, 40) : p.subarray(16, 20);
+  if (!v6) {
+    p[10] = p[11] = 0;
+    const c = ~ocSum(words(p.subarray(0, ipLen))) & 0xffff;
+    p[10] = c >> 8;
+    p[11] = c & 255;
+  }
+  const tcp = p.subarray(ipLen);
+  tcp[16] = tcp[17] = 0;
+  const c = ~ocSum([...pseudo(src, dst, tcp.length), ...words(tcp)]) & 0xffff;
+  tcp[16] = c >> 8;
+  tcp[17] = c & 255;
+  return p;
+}
+
+/** The packet with IPv4 options (NOP…, EOL) of `words32` 32-bit words after the header. */
+function withIpOptions(p: Uint8Array, words32: number): Uint8Array {
+  if (p[0]! >> 4 !== 4 || words32 === 0) return p;
+  const q = new Uint8Array(p.length + 4 * words32);
+  q.set(p.subarray(0, 20));
+  q.fill(1, 20, 20 + 4 * words32 - 1); // NOPs, then EOL (0)
+  q.set(p.subarray(20), 20 + 4 * words32);
+  q[0] = 0x45 + words32;
+  q[2] = q.length >> 8;
+  q[3] = q.length & 255;
+  return resign(q);
+}
+
+/**
+ * `buffer`: the packet is a Node Buffer inside a larger pool, as the pump hands them over
+ * (a Buffer's slice is a view: state must not keep one of a packet rewritten in place).
+ */
+type Variant = { v6: boolean; ipOpts: number; data: string; buffer?: boolean };
+const VARIANTS: Variant[] = [
+  { v6: false, ipOpts: 0, data: 'odd' },
+  { v6: false, ipOpts: 0, data: 'even', buffer: true },
+  { v6: false, ipOpts: 2, data: 'x' },
+  { v6: false, ipOpts: 1, data: '', buffer: true },
+  { v6: true, ipOpts: 0, data: 'odd', buffer: true },
+  { v6: true, ipOpts: 0, data: '' },
+];
+const be32 = (x: number) => [x >>> 24, (x >>> 16) & 255, (x >>> 8) & 255, x & 255];
+
+/**
+ * One connection through every rewrite the filter makes, each forwarded packet checked
+ * against a full computation and for the rewrite itself: ports (listener 179 ↔ 9999),
+ * addresses (external ≠ internal), option NOP-ing (MD5), seq − delta and ack + delta after
+ * a recovery, window rescaling (E3), the ACK clamped to the checkpoint, SACK stripped
+ * (app → peer) and shifted (peer → app).
+ */
+function everyRewrite(n: Net, tx: (p: Uint8Array) => Uint8Array, data: string): void {
+  const app = (s: Seg) =>
+    n.f.fromApp(tx(craft({ src: n.app, dst: n.peer, sport: AP, dport: PP, ...s })));
+  const peer = (s: Seg) =>
+    n.f.fromPeer(tx(craft({ src: n.peer, dst: n.ext, sport: PP, dport: 179, ...s })));
+  const fwd = (out: Emit[], to: 'app' | 'peer', what: string): Seen => {
+    assert.equal(out.length, 1, what);
+    assert.equal(out[0]!.to, to, what);
+    assertChecksumsFull(out[0]!.packet, what);
+    return dissect(out[0]!.packet);
+  };
+  n.f.control({
+    type: 'listen',
+    listen: { internalAddr: parseAddr(n.app)!, internalPort: AP, port: 179 },
+    remove: false,
+  });
+  const syn = fwd(peer({ seq: PEER_ISN, flags: 'S', opts: PEER_OPTS }), 'app', 'peer SYN');
+  assert.deepEqual([syn.dst, syn.dport, syn.opts.slice(8, 12)], [n.app, AP, [1, 1, 1, 1]]);
+  const sa = fwd(
+    app({ seq: APP_ISN, ack: plus(PEER_ISN, 1), flags: 'SA', opts: APP_OPTS }),
+    'peer',
+    'app SYN-ACK',
+  );
+  assert.deepEqual([sa.src, sa.sport], [n.ext, 179]);
+  fwd(peer({ seq: plus(PEER_ISN, 1), ack: plus(APP_ISN, 1), flags: 'A' }), 'app', 'peer ACK');
+  // Recovery with another window scale (9 instead of 7): delta ≠ 0, windows rescaled.
+  one(app({ seq: REC_ISN, flags: 'S', opts: [2, 4, 5, 0xb4, 1, 3, 3, 9] }), 'app');
+  const hs = fwd(
+    app({ seq: plus(REC_ISN, 1), ack: plus(PEER_ISN, 1), flags: 'A', win: 100 }),
+    'peer',
+    'handshake ACK',
+  );
+  assert.deepEqual([hs.seq, hs.win], [plus(APP_ISN, 1), 400]);
+  const sack = [1, 1, 5, 10, ...be32(plus(PEER_ISN, 50)), ...be32(plus(PEER_ISN, 60))];
+  const d = fwd(
+    app({
+      seq: plus(REC_ISN, 1),
+      ack: plus(PEER_ISN, 9),
+      flags: 'PA',
+      data,
+      opts: sack,
+      win: 200, // with no data: a window update (E2), forwarded clamped
+    }),
+    'peer',
+    'app data',
+  );
+  assert.deepEqual(
+    [d.seq, d.ack, d.win, d.opts, d.data],
+    [plus(APP_ISN, 1), plus(PEER_ISN, 1), 800, new Array(12).fill(1), data],
+  );
+  const L = plus(APP_ISN, 100);
+  const pd = fwd(
+    peer({
+      seq: plus(PEER_ISN, 1),
+      ack: plus(APP_ISN, 1 + data.length),
+      flags: 'PA',
+      data,
+      opts: [1, 1, 5, 10, ...be32(L), ...be32(plus(L, 8))],
+    }),
+    'app',
+    'peer data',
+  );
+  const delta = (plus(REC_ISN, 1) - plus(APP_ISN, 1)) >>> 0;
+  assert.deepEqual(
+    [pd.dst, pd.dport, pd.ack, pd.opts.slice(4), pd.data],
+    [
+      n.app,
+      AP,
+      plus(REC_ISN, 1 + data.length),
+      [...be32(plus(L, delta)), ...be32(plus(L, delta + 8))],
+      data,
+    ],
+  );
+}
+
+test('E1: each rewrite kind leaves both checksums equal to a full computation', () => {
+  for (const { v6, ipOpts, data, buffer } of VARIANTS) {
+    const tx = (p: Uint8Array) => {
+      const q = withIpOptions(p, ipOpts);
+      return buffer ? Buffer.from(q) : q;
+    };
+    everyRewrite(net({ dupAcks: 0 }, v6), tx, data);
+  }
+});
+
+test('E1: a forwarded packet is the buffer it arrived in, rewritten', () => {
+  const n = net();
+  const p = craft({ src: PEER, dst: EXT, sport: PP, dport: AP, seq: PEER_ISN, flags: 'S' });
+  const out = n.f.fromPeer(p);
+  assert.equal(out[0]!.packet, p);
+  assert.equal(dissect(p).dst, APP);
+});
+
+test('E1: a corrupted segment stays invalid after every rewrite; SYNs and moving ACKs are checked', () => {
+  for (const { v6, ipOpts, buffer } of VARIANTS) {
+    const n = net({ dupAcks: 0 }, v6);
+    /** A crafted packet with its last byte flipped after signing. */
+    const corrupt = (s: Seg & { src: string; dst: string }): Uint8Array => {
+      const sport = s.src === n.peer ? PP : AP;
+      const q = withIpOptions(craft({ sport, dport: PP + AP - sport, ...s }), ipOpts);
+      q[q.length - 1] = q[q.length - 1]! ^ 0xff;
+      return buffer ? Buffer.from(q) : q;
+    };
+    const fromPeerBad = (s: Seg) => n.f.fromPeer(corrupt({ src: n.peer, dst: n.ext, ...s }));
+    const fromAppBad = (s: Seg) => n.f.fromApp(corrupt({ src: n.app, dst: n.peer, ...s }));
+    // Corrupted SYN: verified (E1 'acting') and dropped; the retransmission gets through.
+    assert.deepEqual(fromPeerBad({ seq: PEER_ISN, flags: 'S', data: 'zz' }), []);
+    assert.equal(n.f.stats().dropped['tcp-checksum'], 1);
+    assert.equal(n.f.table.size, 0);
+    setup(n);
+    one(fromApp(n, { seq: REC_ISN, flags: 'S', opts: APP_OPTS }), 'app');
+    one(fromApp(n, { seq: plus(REC_ISN, 1), ack: plus(PEER_ISN, 1), flags: 'A' }), 'peer');
+    // App data (seq − delta, ACK clamped, address) and peer data (ACK + delta, address,
+    // the ACK unchanged so not verified) are forwarded, and still fail verification.
+    const a = dissect(
+      onlyPacket(
+        fromAppBad({ seq: plus(REC_ISN, 1), ack: plus(PEER_ISN, 7), flags: 'PA', data: 'ab' }),
+      ),
+    );
+    assert.deepEqual(
+      [a.src, a.seq, a.ack, a.tcpOk],
+      [n.ext, plus(APP_ISN, 1), plus(PEER_ISN, 1), false],
+    );
+    const d = dissect(
+      onlyPacket(
+        fromPeerBad({ seq: plus(PEER_ISN, 1), ack: plus(APP_ISN, 1), flags: 'PA', data: 'd' }),
+      ),
+    );
+    assert.deepEqual([d.dst, d.ack, d.tcpOk], [n.app, plus(REC_ISN, 1), false]);
+    // A peer ACK that moves peer.ack is verified before it is recorded (recovery splices there).
+    const moved = { seq: plus(PEER_ISN, 1), ack: plus(APP_ISN, 4), flags: 'PA', data: 'fg' };
+    assert.deepEqual(fromPeerBad(moved), []);
+    assert.equal(state(n).peer.ack, plus(APP_ISN, 1));
+    assert.equal(n.f.stats().dropped['tcp-checksum'], 2);
+  }
+});
+
+test('E1: verifyChecksums true drops every corrupted segment, false none', () => {
+  const data = { seq: plus(APP_ISN, 1), ack: plus(PEER_ISN, 1), flags: 'PA', data: 'abc' };
+  const all = net({ verifyChecksums: true });
+  setup(all);
+  const p = craft({ src: APP, dst: PEER, sport: AP, dport: PP, ...data });
+  p[p.length - 1] = p[p.length - 1]! ^ 1;
+  assert.deepEqual(all.f.fromApp(p), []);
+  assert.equal(all.f.stats().dropped['tcp-checksum'], 1);
+  const none = net({ verifyChecksums: false });
+  setup(none);
+  const q = craft({
+    src: PEER,
+    dst: EXT,
+    sport: PP,
+    dport: AP,
+    seq: plus(PEER_ISN, 1),
+    ack: plus(APP_ISN, 1),
+    flags: 'FA',
+  });
+  q[q.length - 1] = q[q.length - 1]! ^ 1;
+  assert.equal(dissect(onlyPacket(none.f.fromPeer(q))).tcpOk, false);
+});
+
+/** The one packet emitted, whatever its checksums. */
+function onlyPacket(out: Emit[]): Uint8Array {
+  assert.equal(out.length, 1);
+  return out[0]!.packet;
+}
+
+test('E1: the 0x0000 / 0xffff checksum edge, in and out', () => {
+  // An app data segment on a recovered connection (seq − delta, ACK clamped, address).
+  // The payload's first word is a free "fixer" that steers the checksums.
+  const send = (fixer: number, inField?: number): Uint8Array => {
+    const n = net({ dupAcks: 0 });
+    setup(n);
+    recover(n);
+    const p = craft({
+      src: APP,
+      dst: PEER,
+      sport: AP,
+      dport: PP,
+      seq: plus(REC_ISN, 1),
+      ack: plus(PEER_ISN, 3),
+      flags: 'PA',
+      data: '..xyz',
+    });
+    p[40] = fixer >> 8;
+    p[41] = fixer & 255;
+    resign(p);
+    if (inField !== undefined) {
+      // Only ever a zero in another representation: 0x0000 ↔ 0xffff.
+      assert.equal(((p[36]! << 8) | p[37]!) % 0xffff, inField % 0xffff);
+      p[36] = inField >> 8;
+      p[37] = inField & 255;
+      assert.ok(dissect(p).tcpOk);
+    }
+    const out = onlyPacket(n.f.fromApp(p));
+    assertChecksumsFull(out, `fixer ${fixer}`);
+    assert.ok(dissect(out).tcpOk);
+    return out;
+  };
+  const tcpField = (p: Uint8Array) => (p[36]! << 8) | p[37]!;
+  // Incoming checksum 0x0000 (sum 0xffff): the fixer is the checksum a zero fixer gives.
+  const probe = craft({
+    src: APP,
+    dst: PEER,
+    sport: AP,
+    dport: PP,
+    seq: plus(REC_ISN, 1),
+    ack: plus(PEER_ISN, 3),
+    flags: 'PA',
+    data: '..xyz',
+  });
+  probe[40] = probe[41] = 0;
+  const zeroIn = tcpField(resign(probe));
+  send(zeroIn, 0x0000);
+  send(zeroIn, 0xffff); // the other zero
+  // Outgoing checksum 0x0000: shift the payload by what a zero fixer leaves.
+  const out0 = tcpField(send(0));
+  assert.equal(tcpField(send(out0)), 0x0000);
 });

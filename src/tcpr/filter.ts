@@ -12,7 +12,7 @@
 // is spurious (failed); a SYN on a connection whose peer ACK is known is a recovery (delta,
 // drop, fake SYN-ACK to the app), any other SYN is forwarded untranslated; the first ACK
 // after a SYN clears failed, otherwise failed → drop and RST the app; ACK gating (below);
-// seq − delta; source address → external; checksums recomputed.
+// seq − delta; source address → external; checksums updated (E1).
 // Inbound (peer → app): sanitise options, learn MSS/WS/SACK-permitted from SYNs, SACK edges
 // + delta; destination port → internal port; a SYN sets the checkpoint to ISN + 1; FIN
 // recorded; ACK → peer.ack, and while the app's SYN is outstanding a plain ACK is the
@@ -20,9 +20,12 @@
 // drop while failed; destination address → internal. Peer RSTs are delivered.
 //
 // Decisions on the open questions (spec §2.8; docs/tcpr.md "Decisions" says why):
-// E1  Checksums: every forwarded or generated packet gets both checksums computed in
-//     full; incoming IPv4 header and TCP checksums are verified first (bad → drop), so a
-//     corrupted segment is never re-signed. Option `verifyChecksums: false` skips that.
+// E1  Checksums: forwarded packets are rewritten in place, both checksums updated
+//     incrementally (RFC 1624) for the words changed, so a corrupted segment stays
+//     invalid and its receiver drops it; generated packets get them computed in full.
+//     Verified (bad → drop) by default are only the segments TCPR learns lasting state
+//     from: SYN, FIN, RST, no-state reports, and peer segments that move the peer's ACK
+//     or may be a challenge ACK. `verifyChecksums: true` verifies all, `false` none.
 // E2  Pure ACKs with an uncheckpointed ACK are dropped, except window updates: forwarded
 //     with the ACK clamped to the checkpoint when the window (as the peer reads it) grows
 //     past, or closes to zero from, the last window sent. Smaller non-zero windows are
@@ -81,15 +84,30 @@ import {
   type SavedState,
 } from './connection.js';
 import type { ConnRef, ControlMessage, UpdateFields } from './control-codec.js';
-import { readSynOptions, sanitizeOptions, shiftSackBlocks, stripSack } from './options.js';
 import {
-  encodeSegment,
+  nopUnknownOptions,
+  OPT_SCAN,
+  readSynOptions,
+  scanOptions,
+  scanReason,
+  shiftSackBlocks,
+  stripSack,
+} from './options.js';
+import {
+  checkTcp,
+  finishPatch,
   IP_PROTO,
-  parseIp,
-  parseTcp,
+  ipPacket,
+  noteOptions,
+  optionSum,
+  PacketView,
+  patchAddr,
+  patchTcp,
+  payloadLength,
+  readIp,
+  readTcp,
   TCP_FLAG,
   type MalformedReason,
-  type TcpSegment,
 } from './packet.js';
 
 export type Side = 'app' | 'peer';
@@ -113,8 +131,13 @@ export interface AddressMapping {
 
 export interface FilterOptions {
   addresses: readonly AddressMapping[];
-  /** Verify incoming checksums and drop bad packets (default true, E1). */
-  verifyChecksums?: boolean;
+  /**
+   * Which incoming checksums are verified, bad packets dropped (E1). Default 'acting':
+   * the segments TCPR learns lasting state from (SYN, FIN, RST, no-state reports, peer
+   * segments that move the peer's ACK or may be a challenge ACK); true: every TCP segment
+   * on a configured address; false: none.
+   */
+  verifyChecksums?: boolean | 'acting';
   /** Extra copies of the recovery handshake ACK sent to the peer (default 3, §2.4d). */
   dupAcks?: number;
   /** NOP out app→peer SACK blocks while not done reading (default true, E5). */
@@ -177,12 +200,187 @@ function toAddr(a: Uint8Array | string): Uint8Array {
 }
 
 const LIST_PAGE = 128;
+const { SYN, ACK, FIN, RST } = TCP_FLAG;
+
+// ---- allocation-free lookups ----------------------------------------------------------------
+
+/** The 32-bit word at b[i, i+4), as a signed int (hashing only). */
+function word(b: Uint8Array, i: number): number {
+  return (b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!;
+}
+
+/** Mixes the address b[at, at+len) into h (len 4 or 16). */
+function mixAddr(h: number, b: Uint8Array, at: number, len: number): number {
+  for (let i = at; i < at + len; i += 4) {
+    h = Math.imul(h ^ word(b, i), 0x5bd1e995);
+    h ^= h >>> 15;
+  }
+  return h;
+}
+
+/** A small-integer (V8 Smi) hash key: 30 bits. */
+function smi(h: number): number {
+  return (h ^ (h >>> 16)) & 0x3fffffff;
+}
+
+/**
+ * A copy of the address at b[at, at+len). Not `subarray().slice()`: the pump hands over
+ * Buffers, whose slice is a view, and the packet is about to be rewritten in place.
+ */
+function addrCopy(b: Uint8Array, at: number, len: number): Uint8Array {
+  return new Uint8Array(b.subarray(at, at + len));
+}
+
+/** True when b[at, at+a.length) holds the address a. */
+function addrAt(b: Uint8Array, at: number, len: number, a: Uint8Array): boolean {
+  if (a.length !== len) return false;
+  for (let i = 0; i < len; i++) if (b[at + i] !== a[i]) return false;
+  return true;
+}
+
+/** Configured addresses → mapping, looked up in a packet without building a string. */
+class AddressIndex {
+  private readonly buckets = new Map<number, { addr: Uint8Array; map: Mapping }[]>();
+
+  /** Sets (replace: true) or adds if absent the mapping for `addr`. */
+  set(addr: Uint8Array, map: Mapping, replace: boolean): void {
+    const k = smi(mixAddr(addr.length, addr, 0, addr.length));
+    const bucket = this.buckets.get(k) ?? [];
+    const e = bucket.find((x) => bytesEqual(x.addr, addr));
+    if (!e) bucket.push({ addr, map });
+    else if (replace) e.map = map;
+    this.buckets.set(k, bucket);
+  }
+
+  /** The mapping of the address at b[at, at+len). */
+  at(b: Uint8Array, at: number, len: number): Mapping | undefined {
+    const bucket = this.buckets.get(smi(mixAddr(len, b, at, len)));
+    if (bucket === undefined) return undefined;
+    for (let i = 0; i < bucket.length; i++) {
+      const e = bucket[i]!;
+      if (addrAt(b, at, len, e.addr)) return e.map;
+    }
+    return undefined;
+  }
+
+  get(addr: Uint8Array): Mapping | undefined {
+    return this.at(addr, 0, addr.length);
+  }
+}
+
+/** The number a packet's side of a connection is cached under (a hash: see FlowTable). */
+function flowKey(
+  b: Uint8Array,
+  localAt: number,
+  localPort: number,
+  peerAt: number,
+  peerPort: number,
+  len: number,
+): number {
+  const h = Math.imul((localPort << 16) | peerPort, 0x9e3779b1);
+  return smi(mixAddr(mixAddr(h, b, localAt, len), b, peerAt, len));
+}
+
+/**
+ * The connection table with a numeric cache in front of it for the packet path: the base
+ * table keys by strings, built per lookup. Per side, a connection found in the table is
+ * cached under a 30-bit hash of the packet's addresses and ports; a hit counts only if
+ * the connection's own addresses and ports equal the packet's (a collision or a re-keyed
+ * connection falls back to the table, which stays the authority). Every removal —
+ * including the table's own evictions, which go through `remove` — and every re-key drop
+ * the connection from the cache, so a hit is always a live connection.
+ */
+class FlowTable extends ConnectionTable {
+  private readonly appFlows = new Map<number, Connection>();
+  private readonly peerFlows = new Map<number, Connection>();
+  private readonly appKeyOf = new Map<Connection, number>();
+  private readonly peerKeyOf = new Map<Connection, number>();
+
+  /** The connection of an app packet (internal side) read into `v`. */
+  appFlow(p: Uint8Array, v: PacketView): Connection | undefined {
+    const { srcAt, dstAt, addrLen, srcPort, dstPort } = v;
+    const k = flowKey(p, srcAt, srcPort, dstAt, dstPort, addrLen);
+    const c = this.appFlows.get(k);
+    if (
+      c !== undefined &&
+      c.port === srcPort &&
+      c.hard.peerPort === dstPort &&
+      addrAt(p, srcAt, addrLen, c.internalAddr) &&
+      addrAt(p, dstAt, addrLen, c.peerAddr)
+    ) {
+      return c;
+    }
+    const src = p.subarray(srcAt, srcAt + addrLen);
+    const found = this.byInternal(src, srcPort, p.subarray(dstAt, dstAt + addrLen), dstPort);
+    if (found) remember(this.appFlows, this.appKeyOf, k, found);
+    return found;
+  }
+
+  /** The connection of a peer packet (external side) read into `v`. */
+  peerFlow(p: Uint8Array, v: PacketView): Connection | undefined {
+    const { srcAt, dstAt, addrLen, srcPort, dstPort } = v;
+    const k = flowKey(p, dstAt, dstPort, srcAt, srcPort, addrLen);
+    const c = this.peerFlows.get(k);
+    if (
+      c !== undefined &&
+      c.hard.port === dstPort &&
+      c.hard.peerPort === srcPort &&
+      addrAt(p, dstAt, addrLen, c.externalAddr) &&
+      addrAt(p, srcAt, addrLen, c.peerAddr)
+    ) {
+      return c;
+    }
+    const dst = p.subarray(dstAt, dstAt + addrLen);
+    const found = this.byExternal(dst, dstPort, p.subarray(srcAt, srcAt + addrLen), srcPort);
+    if (found) remember(this.peerFlows, this.peerKeyOf, k, found);
+    return found;
+  }
+
+  override reindex(c: Connection): void {
+    this.forget(c);
+    super.reindex(c);
+  }
+
+  override remove(c: Connection): void {
+    super.remove(c);
+    this.forget(c);
+  }
+
+  private forget(c: Connection): void {
+    forget(this.appFlows, this.appKeyOf, c);
+    forget(this.peerFlows, this.peerKeyOf, c);
+  }
+}
+
+function remember(
+  flows: Map<number, Connection>,
+  keyOf: Map<Connection, number>,
+  k: number,
+  c: Connection,
+): void {
+  forget(flows, keyOf, c);
+  const other = flows.get(k);
+  if (other !== undefined) keyOf.delete(other);
+  flows.set(k, c);
+  keyOf.set(c, k);
+}
+
+function forget(flows: Map<number, Connection>, keyOf: Map<Connection, number>, c: Connection) {
+  const k = keyOf.get(c);
+  if (k === undefined) return;
+  if (flows.get(k) === c) flows.delete(k);
+  keyOf.delete(c);
+}
+
+// ---- the filter -----------------------------------------------------------------------------
 
 export class TcprFilter implements PacketFilter {
   readonly table: ConnectionTable;
-  private readonly byInternal = new Map<string, Mapping>();
-  private readonly byExternal = new Map<string, Mapping>();
-  private readonly verify: boolean;
+  private readonly flows: FlowTable;
+  private readonly internals = new AddressIndex();
+  private readonly externals = new AddressIndex();
+  private readonly verifyAll: boolean;
+  private readonly verifyActing: boolean;
   private readonly dupAcks: number;
   private readonly sackStrip: boolean;
   private readonly noticeEvery: number;
@@ -190,6 +388,10 @@ export class TcprFilter implements PacketFilter {
   /** Connections opened by a peer SYN and not yet acknowledged, oldest first. */
   private readonly embryonic = new Set<Connection>();
   private readonly maxConnections: number;
+  /** The packet being filtered (E14: one call at a time), read in place. */
+  private readonly v = new PacketView();
+  /** OPT_SCAN flags of its options. */
+  private optScan = 0;
   private readonly st: FilterStats = {
     fromApp: 0,
     fromPeer: 0,
@@ -213,14 +415,16 @@ export class TcprFilter implements PacketFilter {
         );
       }
       const map = { internal, external };
-      this.byInternal.set(addrKey(internal), map);
-      if (!this.byExternal.has(addrKey(external))) this.byExternal.set(addrKey(external), map);
+      this.internals.set(internal, map, true);
+      this.externals.set(external, map, false);
     }
-    this.verify = opts.verifyChecksums ?? true;
+    const verify = opts.verifyChecksums ?? 'acting';
+    this.verifyAll = verify === true;
+    this.verifyActing = verify === 'acting';
     this.dupAcks = opts.dupAcks ?? 3;
     this.sackStrip = opts.stripSack ?? true;
     this.noticeEvery = Math.max(1, opts.noticeEvery ?? 32);
-    this.table = new ConnectionTable(opts.maxDone ?? 1024);
+    this.table = this.flows = new FlowTable(opts.maxDone ?? 1024);
     this.maxConnections = opts.maxConnections ?? 65536;
   }
 
@@ -229,51 +433,84 @@ export class TcprFilter implements PacketFilter {
   }
 
   // ---- packets ----------------------------------------------------------------------------
+  //
+  // The packet is read into `this.v` and, when forwarded, rewritten in place: header fields
+  // are edited in the view and written back by `patchTcp`, option bytes directly (with
+  // optionSum/noteOptions around them).
 
   fromApp(p: Uint8Array): Emit[] {
     this.st.fromApp++;
-    const r = parseIp(p);
-    if (!r.ok) return this.drop(r.reason);
-    const map = this.byInternal.get(addrKey(r.ip.src));
-    if (r.ip.proto !== IP_PROTO.TCP || !map) return this.pass('peer', p);
-    const t = parseTcp(p, r.ip, this.verify);
-    if (!t.ok) return this.drop(t.reason);
-    const s = sanitizeOptions(t.seg.options);
-    if (!s.ok) return this.drop(s.reason);
-    return this.appSegment(t.seg, map);
+    const v = this.v;
+    const bad = readIp(p, v);
+    if (bad !== undefined) return this.drop(bad);
+    const map = v.proto === IP_PROTO.TCP ? this.internals.at(p, v.srcAt, v.addrLen) : undefined;
+    if (!map) return this.pass('peer', p);
+    const malformed = this.readSegment(p, v);
+    if (malformed !== undefined) return this.drop(malformed);
+    return this.appSegment(p, v, map);
   }
 
   fromPeer(p: Uint8Array): Emit[] {
     this.st.fromPeer++;
-    const r = parseIp(p);
-    if (!r.ok) return this.drop(r.reason);
-    const map = this.byExternal.get(addrKey(r.ip.dst));
-    if (r.ip.proto !== IP_PROTO.TCP || !map) return this.pass('app', p);
-    const t = parseTcp(p, r.ip, this.verify);
-    if (!t.ok) return this.drop(t.reason);
-    const s = sanitizeOptions(t.seg.options);
-    if (!s.ok) return this.drop(s.reason);
-    return this.peerSegment(t.seg, map);
+    const v = this.v;
+    const bad = readIp(p, v);
+    if (bad !== undefined) return this.drop(bad);
+    const map = v.proto === IP_PROTO.TCP ? this.externals.at(p, v.dstAt, v.addrLen) : undefined;
+    if (!map) return this.pass('app', p);
+    const malformed = this.readSegment(p, v);
+    if (malformed !== undefined) return this.drop(malformed);
+    return this.peerSegment(p, v, map);
   }
 
-  private appSegment(seg: TcpSegment, map: Mapping): Emit[] {
-    const f = seg.flags;
-    const syn = (f & TCP_FLAG.SYN) !== 0;
-    const hasAck = (f & TCP_FLAG.ACK) !== 0;
-    const fin = (f & TCP_FLAG.FIN) !== 0;
-    const rst = (f & TCP_FLAG.RST) !== 0;
+  /** TCP header, checksums where E1 wants them before anything else, options sanitised. */
+  private readSegment(p: Uint8Array, v: PacketView): MalformedReason | undefined {
+    const bad = readTcp(p, v);
+    if (bad !== undefined) return bad;
+    if (this.verifyAll || (this.verifyActing && (v.flags & (SYN | FIN | RST)) !== 0)) {
+      const sum = checkTcp(p, v);
+      if (sum !== undefined) return sum;
+    }
+    const start = v.t + 20;
+    const end = v.t + v.doff;
+    const scan = start === end ? 0 : scanOptions(p, start, end);
+    if (scan < 0) return scanReason(scan);
+    this.optScan = scan;
+    if ((scan & OPT_SCAN.UNKNOWN) !== 0) {
+      const before = optionSum(p, v);
+      nopUnknownOptions(p, start, end);
+      noteOptions(p, v, before);
+    }
+    return undefined;
+  }
+
+  /** E1 'acting': verifies a segment before TCPR learns lasting state from it. */
+  private checkActing(p: Uint8Array, v: PacketView): MalformedReason | undefined {
+    // SYN/FIN/RST were verified in readSegment; so was everything with `true`.
+    if (!this.verifyActing || (v.flags & (SYN | FIN | RST)) !== 0) return undefined;
+    return checkTcp(p, v);
+  }
+
+  private appSegment(p: Uint8Array, v: PacketView, map: Mapping): Emit[] {
+    const f = v.flags;
+    const syn = (f & SYN) !== 0;
+    const hasAck = (f & ACK) !== 0;
+    const fin = (f & FIN) !== 0;
+    const rst = (f & RST) !== 0;
+    const payload = payloadLength(v);
     // E16: everything below that records ports uses these, not the rewritten header.
-    const srcPort = seg.srcPort;
-    const dstPort = seg.dstPort;
-    let c = this.table.byInternal(seg.src, srcPort, seg.dst, dstPort);
+    const srcPort = v.srcPort;
+    const dstPort = v.dstPort;
+    let c = this.flows.appFlow(p, v);
     if (c?.done && syn && !hasAck) {
       this.table.remove(c);
       c = undefined;
     }
     if (!c) {
-      if (!syn || hasAck || rst) return this.noState('app', seg.src, srcPort, seg.dst, dstPort);
-      const other = this.table.byExternal(map.external, srcPort, seg.dst, dstPort);
-      if (other && !other.done && !bytesEqual(other.internalAddr, seg.src)) {
+      const src = addrCopy(p, v.srcAt, v.addrLen);
+      const dst = addrCopy(p, v.dstAt, v.addrLen);
+      if (!syn || hasAck || rst) return this.noState('app', p, v, src, srcPort, dst, dstPort);
+      const other = this.table.byExternal(map.external, srcPort, dst, dstPort);
+      if (other && !other.done && !bytesEqual(other.internalAddr, src)) {
         return this.drop('port-collision');
       }
       if (other && !other.done) {
@@ -283,14 +520,14 @@ export class TcprFilter implements PacketFilter {
       } else {
         if (!this.makeRoom()) return this.drop('table-full');
         const hard = { ...emptyHard(), port: srcPort, peerPort: dstPort };
-        c = newConnection(seg.src, map.external, seg.dst, srcPort, hard);
+        c = newConnection(src, map.external, dst, srcPort, hard);
       }
       this.table.reindex(c);
-      this.unknownSeen.delete(connKey(seg.src, srcPort, seg.dst, dstPort));
+      this.unknownSeen.delete(connKey(src, srcPort, dst, dstPort));
     }
 
     if (syn) {
-      const code = wsCode(readSynOptions(seg.options).ws);
+      const code = wsCode(readSynOptions(p, v.t + 20, v.t + v.doff).ws);
       if (c.hard.appWs === WS_UNKNOWN) c.hard.appWs = code;
       c.appWsNow = code;
     }
@@ -300,15 +537,15 @@ export class TcprFilter implements PacketFilter {
         // dying stack. Forward it and forget the half-open connection.
         this.table.remove(c);
         this.embryonic.delete(c);
-        if (c.hard.port !== 0) seg.srcPort = c.hard.port;
-        return this.forwardToPeer(c, seg);
+        if (c.hard.port !== 0) v.srcPort = c.hard.port;
+        return this.forwardToPeer(c, p, v);
       }
       c.failed = true;
       return this.drop('app-rst');
     }
-    if (c.hard.port !== 0) seg.srcPort = c.hard.port;
-    c.win = seg.window;
-    c.seq = add32(seg.seq, (syn ? 1 : 0) + seg.payload.length);
+    if (c.hard.port !== 0) v.srcPort = c.hard.port;
+    c.win = v.window;
+    c.seq = add32(v.seq, (syn ? 1 : 0) + payload);
     if (fin) {
       c.fin = sub32(add32(c.seq, 1), c.delta);
       c.haveFin = true;
@@ -328,55 +565,67 @@ export class TcprFilter implements PacketFilter {
       c.port = srcPort;
       c.hard.peerPort = dstPort;
       this.table.reindex(c);
-      return this.forwardToPeer(c, seg);
+      return this.forwardToPeer(c, p, v);
     }
     if (c.synSent) {
       c.synSent = false;
       c.failed = false;
     } else if (c.failed) {
-      c.ack = seg.ack;
+      c.ack = v.ack;
       c.appHaveAck = true;
       this.st.resets++;
       this.count('failed');
-      return [{ to: 'app', packet: resetToApp(c, seg.ack) }];
+      return [{ to: 'app', packet: resetToApp(c, v.ack) }];
     }
-    c.ack = seg.ack;
+    c.ack = v.ack;
     c.appHaveAck = true;
     const handshakeAck = c.awaitingHandshakeAck && !syn;
     c.awaitingHandshakeAck = false;
     if (c.hard.doneReading) {
-      c.hard.ack = seg.ack;
+      c.hard.ack = v.ack;
       evaluateDone(c);
-    } else if (seg.ack !== c.hard.ack) {
-      if (seg.payload.length === 0 && !fin && !syn) {
+    } else if (v.ack !== c.hard.ack) {
+      if (payload === 0 && !fin && !syn) {
         // E2: let window updates through, clamped; drop the rest.
-        const w = windowToPeer(c, seg.window);
+        const w = windowToPeer(c, v.window);
         // Compared with the last non-SYN window the peer got (none yet: drop, as §2.2).
         const last = c.lastWinToPeer;
         const grows = last >= 0 && (w > last || (w === 0 && last !== 0));
         if (!grows) return this.drop('unacked-ack');
       }
-      seg.ack = c.hard.ack;
+      v.ack = c.hard.ack;
     }
-    const out = this.forwardToPeer(c, seg);
-    if (handshakeAck && seg.payload.length === 0 && !fin) {
+    const out = this.forwardToPeer(c, p, v);
+    if (handshakeAck && payload === 0 && !fin) {
       const ack = out[0]!.packet;
-      for (let i = 0; i < this.dupAcks; i++) out.push({ to: 'peer', packet: ack.slice() });
+      // Copies (a Buffer's slice would be a view of the packet).
+      for (let i = 0; i < this.dupAcks; i++) out.push({ to: 'peer', packet: new Uint8Array(ack) });
       this.st.dupAcks += this.dupAcks;
     }
     if (c.done) this.table.markFinished(c);
     return out;
   }
 
-  private forwardToPeer(c: Connection, seg: TcpSegment): Emit[] {
-    seg.seq = sub32(seg.seq, c.delta);
-    const syn = (seg.flags & TCP_FLAG.SYN) !== 0;
-    if (!syn) seg.window = windowToPeer(c, seg.window);
-    if (this.sackStrip && !c.hard.doneReading) stripSack(seg.options);
-    if ((seg.flags & TCP_FLAG.ACK) !== 0 && !syn) c.lastWinToPeer = seg.window;
-    seg.src = c.externalAddr;
+  private forwardToPeer(c: Connection, p: Uint8Array, v: PacketView): Emit[] {
+    v.seq = sub32(v.seq, c.delta);
+    const syn = (v.flags & SYN) !== 0;
+    if (!syn) v.window = windowToPeer(c, v.window);
+    if ((this.optScan & OPT_SCAN.SACK) !== 0 && this.sackStrip && !c.hard.doneReading) {
+      const before = optionSum(p, v);
+      stripSack(p, v.t + 20, v.t + v.doff);
+      noteOptions(p, v, before);
+    }
+    if ((v.flags & ACK) !== 0 && !syn) c.lastWinToPeer = v.window;
+    patchAddr(p, v, v.srcAt, c.externalAddr);
+    return this.forward('peer', p, v);
+  }
+
+  /** Writes the view back into the packet, fixes the checksums, and forwards it. */
+  private forward(to: Side, p: Uint8Array, v: PacketView): Emit[] {
+    patchTcp(p, v);
+    finishPatch(p, v);
     this.st.forwarded++;
-    return [{ to: 'peer', packet: encodeSegment(seg) }];
+    return [{ to, packet: ipPacket(p, v) }];
   }
 
   private beginRecovery(c: Connection): void {
@@ -386,59 +635,69 @@ export class TcprFilter implements PacketFilter {
     c.awaitingHandshakeAck = true;
   }
 
-  private peerSegment(seg: TcpSegment, map: Mapping): Emit[] {
-    const f = seg.flags;
-    const syn = (f & TCP_FLAG.SYN) !== 0;
-    const hasAck = (f & TCP_FLAG.ACK) !== 0;
-    const fin = (f & TCP_FLAG.FIN) !== 0;
-    const rst = (f & TCP_FLAG.RST) !== 0;
-    const srcPort = seg.srcPort;
-    const dstPort = seg.dstPort;
-    let c = this.table.byExternal(seg.dst, dstPort, seg.src, srcPort);
+  private peerSegment(p: Uint8Array, v: PacketView, map: Mapping): Emit[] {
+    const f = v.flags;
+    const syn = (f & SYN) !== 0;
+    const hasAck = (f & ACK) !== 0;
+    const fin = (f & FIN) !== 0;
+    const rst = (f & RST) !== 0;
+    const srcPort = v.srcPort;
+    const dstPort = v.dstPort;
+    let c = this.flows.peerFlow(p, v);
     if (c?.done && syn && !hasAck) {
       this.table.remove(c);
       c = undefined;
     }
     if (!c) {
-      if (!syn || hasAck || rst) return this.noState('peer', seg.dst, dstPort, seg.src, srcPort);
-      const l = this.table.listener(seg.dst, dstPort);
+      const src = addrCopy(p, v.srcAt, v.addrLen);
+      const dst = addrCopy(p, v.dstAt, v.addrLen);
+      if (!syn || hasAck || rst) return this.noState('peer', p, v, dst, dstPort, src, srcPort);
+      const l = this.table.listener(dst, dstPort);
       const hard = { ...emptyHard(), port: dstPort, peerPort: srcPort };
       if (!this.makeRoom()) return this.drop('table-full');
       c = newConnection(
         l?.internalAddr ?? map.internal,
-        seg.dst,
-        seg.src,
+        dst,
+        src,
         l?.internalPort ?? dstPort,
         hard,
       );
       c.embryonic = true;
       this.embryonic.add(c);
       this.table.reindex(c);
-      this.unknownSeen.delete(connKey(seg.dst, dstPort, seg.src, srcPort));
+      this.unknownSeen.delete(connKey(dst, dstPort, src, srcPort));
+    } else if (hasAck && !rst && (c.synSent || !c.peer.haveAck || v.ack !== c.peer.ack)) {
+      // E1: the peer's ACK is where a recovery splices; verify before recording it.
+      const bad = this.checkActing(p, v);
+      if (bad !== undefined) return this.drop(bad);
     }
 
     if (syn) {
-      const o = readSynOptions(seg.options);
+      const o = readSynOptions(p, v.t + 20, v.t + v.doff);
       c.hard.peerMss = o.mss ?? 0;
       c.hard.peerWs = o.ws === undefined ? 0 : Math.min(o.ws, 14) + 1;
       c.hard.peerSackPermitted = o.sackPermitted;
     }
-    shiftSackBlocks(seg.options, c.delta);
-    seg.dstPort = c.port;
-    c.peer.win = seg.window;
+    if ((this.optScan & OPT_SCAN.SACK) !== 0 && c.delta !== 0) {
+      const before = optionSum(p, v);
+      shiftSackBlocks(p, c.delta, v.t + 20, v.t + v.doff);
+      noteOptions(p, v, before);
+    }
+    v.dstPort = c.port;
+    c.peer.win = v.window;
     if (syn && !c.peer.haveAck) {
       c.hard.port = dstPort;
       c.hard.peerPort = srcPort;
-      c.hard.ack = add32(seg.seq, 1);
+      c.hard.ack = add32(v.seq, 1);
       c.hasCheckpoint = true;
     }
     if (fin) {
-      c.peer.fin = add32(seg.seq, (syn ? 1 : 0) + seg.payload.length + 1);
+      c.peer.fin = add32(v.seq, (syn ? 1 : 0) + payloadLength(v) + 1);
       c.peer.haveFin = true;
     }
     if (hasAck) {
       if (!rst) {
-        c.peer.ack = seg.ack;
+        c.peer.ack = v.ack;
         c.peer.haveAck = true;
         if (c.embryonic) {
           c.embryonic = false;
@@ -449,7 +708,9 @@ export class TcprFilter implements PacketFilter {
           // The peer's challenge ACK to a SYN TCPR forwarded: state-less recovery.
           if (!c.hasCheckpoint) {
             this.count('no-checkpoint');
-            this.notify('peer', seg.dst, dstPort, seg.src, srcPort, true);
+            const local = addrCopy(p, v.dstAt, v.addrLen);
+            const peer = addrCopy(p, v.srcAt, v.addrLen);
+            this.notify('peer', local, dstPort, peer, srcPort, true);
             return [];
           }
           this.beginRecovery(c);
@@ -458,13 +719,12 @@ export class TcprFilter implements PacketFilter {
           return [{ to: 'app', packet: fakeSynAck(c) }];
         }
       }
-      seg.ack = add32(seg.ack, c.delta);
+      v.ack = add32(v.ack, c.delta);
     }
     if (c.failed) return this.drop('failed');
-    seg.dst = c.internalAddr;
+    patchAddr(p, v, v.dstAt, c.internalAddr);
     if (c.done) this.table.markFinished(c);
-    this.st.forwarded++;
-    return [{ to: 'app', packet: encodeSegment(seg) }];
+    return this.forward('app', p, v);
   }
 
   // ---- bookkeeping --------------------------------------------------------------------------
@@ -496,11 +756,16 @@ export class TcprFilter implements PacketFilter {
 
   private noState(
     side: Side,
+    p: Uint8Array,
+    v: PacketView,
     local: Uint8Array,
     localPort: number,
     peer: Uint8Array,
     peerPort: number,
   ): Emit[] {
+    // E1: a notice makes the application act; not on a corrupted segment's word.
+    const bad = this.checkActing(p, v);
+    if (bad !== undefined) return this.drop(bad);
     this.notify(side, local, localPort, peer, peerPort, false);
     return this.drop('no-state');
   }
@@ -544,7 +809,7 @@ export class TcprFilter implements PacketFilter {
         return this.restore(msg.state);
       case 'listen': {
         const l = msg.listen;
-        const map = this.byInternal.get(addrKey(l.internalAddr));
+        const map = this.internals.get(l.internalAddr);
         if (!map) return notConfigured(l.internalAddr);
         const externalAddr = l.externalAddr ?? map.external;
         if (msg.remove) this.table.unlisten(externalAddr, l.port);
@@ -588,7 +853,7 @@ export class TcprFilter implements PacketFilter {
   private update(ref: ConnRef, f: UpdateFields): ControlResult {
     const c = this.find(ref);
     if (!c) return { reply: unknown(ref), emits: [] };
-    if (f.internalAddr && !this.byInternal.has(addrKey(f.internalAddr))) {
+    if (f.internalAddr && !this.internals.get(f.internalAddr)) {
       return notConfigured(f.internalAddr);
     }
     if (f.ack !== undefined && c.hasCheckpoint && seqLt(f.ack, c.hard.ack)) {
@@ -633,12 +898,9 @@ export class TcprFilter implements PacketFilter {
   }
 
   private restore(s: SavedState): ControlResult {
-    const map = this.byInternal.get(addrKey(s.internalAddr));
+    const map = this.internals.get(s.internalAddr);
     if (!map) return notConfigured(s.internalAddr);
-    if (
-      !this.byExternal.has(addrKey(s.externalAddr)) ||
-      s.peerAddr.length !== s.externalAddr.length
-    ) {
+    if (!this.externals.get(s.externalAddr) || s.peerAddr.length !== s.externalAddr.length) {
       return notConfigured(s.externalAddr);
     }
     let c = this.table.byExternal(s.externalAddr, s.hard.port, s.peerAddr, s.hard.peerPort);
@@ -659,10 +921,6 @@ export class TcprFilter implements PacketFilter {
   saveAll(): SavedState[] {
     return this.table.all().map(savedState);
   }
-}
-
-function addrKey(a: Uint8Array): string {
-  return connKey(a, 0, new Uint8Array(0), 0);
 }
 
 function unknown(conn: ConnRef): ControlMessage {

@@ -1,15 +1,19 @@
 // TCP options as TCPR handles them (spec §2.1; RFC 9293 §3.2, RFC 7323, RFC 2018).
-// All functions work in place on a segment's private copy of its option bytes and never
-// change their length, so the data offset stays put.
+// All functions work in place on an option area — a whole array, or the range
+// [start, end) of a packet the filter rewrites in place — and never change its length, so
+// the data offset stays put. The caller keeps the checksum right (it sums the area before
+// and after a rewrite).
 //
 // Behaviour:
-// - `sanitizeOptions` walks the options until EOL or the end. It keeps NOP, MSS, window
-//   scale, SACK-permitted, SACK and timestamps, and overwrites every other option with NOP
-//   bytes: TFO, MPTCP, TCP-MD5 (19), TCP-AO (29) and experiments. MD5/AO are stripped
-//   because TCPR rewrites seq/ack, which would break their signatures anyway (E11). A kept
-//   option with a length its RFC does not allow is NOPed out too (a receiver would ignore
-//   it). An option length of 0 or 1, or one that runs past the header, makes the whole
-//   segment malformed: the caller drops it (we cannot tell what the rest of the area holds).
+// - `scanOptions` walks the options until EOL or the end, allocation-free: malformed or
+//   not, and whether there is anything to NOP out or any SACK. An option length of 0 or
+//   1, or one that runs past the header, makes the whole segment malformed: the caller
+//   drops it (we cannot tell what the rest of the area holds).
+// - `sanitizeOptions` / `nopUnknownOptions` keep NOP, MSS, window scale, SACK-permitted,
+//   SACK and timestamps, and overwrite every other option with NOP bytes: TFO, MPTCP,
+//   TCP-MD5 (19), TCP-AO (29) and experiments. MD5/AO are stripped because TCPR rewrites
+//   seq/ack, which would break their signatures anyway (E11). A kept option with a length
+//   its RFC does not allow is NOPed out too (a receiver would ignore it).
 // - `readSynOptions` reads MSS, window scale and SACK-permitted (learned from SYNs).
 // - `shiftSackBlocks` adds a delta to every SACK edge (peer→app: edges refer to app data).
 // - `stripSack` NOPs out SACK blocks (app→peer while not done reading, decision E5).
@@ -52,42 +56,92 @@ export type SanitizeResult =
   | { ok: true; changed: boolean }
   | { ok: false; reason: Extract<MalformedReason, 'tcp-option-length' | 'tcp-option-overrun'> };
 
-/** Calls visit(kind, offset, length) for each option other than NOP/EOL; validates lengths. */
-function walk(
-  o: Uint8Array,
-  visit: (kind: number, at: number, len: number) => void,
-): SanitizeResult {
-  let i = 0;
-  while (i < o.length) {
-    const kind = o[i]!;
+/** What `scanOptions` found: bit flags, or a negative code for a malformed area. */
+export const OPT_SCAN = {
+  /** An option TCPR does not keep, or a kept one with a wrong length: to be NOPed out. */
+  UNKNOWN: 1,
+  /** At least one (well-formed) SACK option. */
+  SACK: 2,
+  /** Malformed: an option length of 0 or 1 (`tcp-option-length`). */
+  BAD_LENGTH: -1,
+  /** Malformed: an option runs past the end of the area (`tcp-option-overrun`). */
+  OVERRUN: -2,
+} as const;
+
+/**
+ * Validates the option area b[start, end) and says what the rewrites below would find
+ * (OPT_SCAN flags), without changing anything or allocating: the packet path runs it on
+ * every segment and calls the rewrites only when a flag says they have work.
+ */
+export function scanOptions(b: Uint8Array, start: number, end: number): number {
+  let found = 0;
+  let i = start;
+  while (i < end) {
+    const kind = b[i]!;
     if (kind === TCP_OPT.EOL) break;
     if (kind === TCP_OPT.NOP) {
       i++;
       continue;
     }
-    if (i + 1 >= o.length) return { ok: false, reason: 'tcp-option-overrun' };
-    const len = o[i + 1]!;
-    if (len < 2) return { ok: false, reason: 'tcp-option-length' };
-    if (i + len > o.length) return { ok: false, reason: 'tcp-option-overrun' };
+    if (i + 1 >= end) return OPT_SCAN.OVERRUN;
+    const len = b[i + 1]!;
+    if (len < 2) return OPT_SCAN.BAD_LENGTH;
+    if (i + len > end) return OPT_SCAN.OVERRUN;
+    if (!lengthAllowed(kind, len)) found |= OPT_SCAN.UNKNOWN;
+    else if (kind === TCP_OPT.SACK) found |= OPT_SCAN.SACK;
+    i += len;
+  }
+  return found;
+}
+
+/** The malformed-packet reason of a negative scanOptions result. */
+export function scanReason(
+  scan: number,
+): Extract<MalformedReason, 'tcp-option-length' | 'tcp-option-overrun'> {
+  return scan === OPT_SCAN.BAD_LENGTH ? 'tcp-option-length' : 'tcp-option-overrun';
+}
+
+/**
+ * Calls visit(kind, offset, length) for each option of b[start, end) other than NOP/EOL.
+ * Only for areas scanOptions accepted (it stops at anything malformed).
+ */
+function walk(
+  b: Uint8Array,
+  start: number,
+  end: number,
+  visit: (kind: number, at: number, len: number) => void,
+): void {
+  let i = start;
+  while (i < end) {
+    const kind = b[i]!;
+    if (kind === TCP_OPT.EOL) break;
+    if (kind === TCP_OPT.NOP) {
+      i++;
+      continue;
+    }
+    const len = i + 1 < end ? b[i + 1]! : 0;
+    if (len < 2 || i + len > end) break;
     visit(kind, i, len);
     i += len;
   }
-  return { ok: true, changed: false };
+}
+
+/** NOPs out every option TCPR does not keep in b[start, end) (validated); true if any. */
+export function nopUnknownOptions(b: Uint8Array, start = 0, end = b.length): boolean {
+  let changed = false;
+  walk(b, start, end, (kind, at, len) => {
+    if (lengthAllowed(kind, len)) return;
+    b.fill(TCP_OPT.NOP, at, at + len);
+    changed = true;
+  });
+  return changed;
 }
 
 /** NOPs out every option TCPR does not keep. Validates the whole area first. */
 export function sanitizeOptions(o: Uint8Array): SanitizeResult {
-  let changed = false;
-  const found: [number, number][] = [];
-  const r = walk(o, (kind, at, len) => {
-    if (!lengthAllowed(kind, len)) found.push([at, len]);
-  });
-  if (!r.ok) return r;
-  for (const [at, len] of found) {
-    o.fill(TCP_OPT.NOP, at, at + len);
-    changed = true;
-  }
-  return { ok: true, changed };
+  const scan = scanOptions(o, 0, o.length);
+  if (scan < 0) return { ok: false, reason: scanReason(scan) };
+  return { ok: true, changed: (scan & OPT_SCAN.UNKNOWN) !== 0 && nopUnknownOptions(o) };
 }
 
 export interface SynOptions {
@@ -97,10 +151,10 @@ export interface SynOptions {
   sackPermitted: boolean;
 }
 
-/** MSS, window scale and SACK-permitted from sanitised options. */
-export function readSynOptions(o: Uint8Array): SynOptions {
+/** MSS, window scale and SACK-permitted from sanitised options in o[start, end). */
+export function readSynOptions(o: Uint8Array, start = 0, end = o.length): SynOptions {
   const out: SynOptions = { sackPermitted: false };
-  walk(o, (kind, at) => {
+  walk(o, start, end, (kind, at) => {
     if (kind === TCP_OPT.MSS) out.mss = (o[at + 2]! << 8) | o[at + 3]!;
     else if (kind === TCP_OPT.WSCALE) out.ws = o[at + 2]!;
     else if (kind === TCP_OPT.SACK_PERM) out.sackPermitted = true;
@@ -108,11 +162,11 @@ export function readSynOptions(o: Uint8Array): SynOptions {
   return out;
 }
 
-/** Adds `delta` (mod 2^32) to every left and right edge of every SACK block. */
-export function shiftSackBlocks(o: Uint8Array, delta: number): boolean {
+/** Adds `delta` (mod 2^32) to every left and right edge of every SACK block in o[start, end). */
+export function shiftSackBlocks(o: Uint8Array, delta: number, start = 0, end = o.length): boolean {
   if (delta === 0) return false;
   let changed = false;
-  walk(o, (kind, at, len) => {
+  walk(o, start, end, (kind, at, len) => {
     if (kind !== TCP_OPT.SACK) return;
     for (let e = at + 2; e + 4 <= at + len; e += 4) {
       const v = ((o[e]! << 24) | (o[e + 1]! << 16) | (o[e + 2]! << 8) | o[e + 3]!) >>> 0;
@@ -127,10 +181,10 @@ export function shiftSackBlocks(o: Uint8Array, delta: number): boolean {
   return changed;
 }
 
-/** NOPs out all SACK options; true when there were any. */
-export function stripSack(o: Uint8Array): boolean {
+/** NOPs out all SACK options in o[start, end); true when there were any. */
+export function stripSack(o: Uint8Array, start = 0, end = o.length): boolean {
   let changed = false;
-  walk(o, (kind, at, len) => {
+  walk(o, start, end, (kind, at, len) => {
     if (kind !== TCP_OPT.SACK) return;
     o.fill(TCP_OPT.NOP, at, at + len);
     changed = true;

@@ -5,8 +5,29 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { fromHex } from '../lib/bytes.js';
 import { parseAddr } from '../lib/ip.js';
-import { ipv4HeaderChecksum, tcpChecksum, tcpChecksumValid } from './checksum.js';
-import { buildSegment, encodeSegment, parseIp, parseTcp, TCP_FLAG } from './packet.js';
+import {
+  applyAdjust,
+  ipv4HeaderChecksum,
+  tcpChecksum,
+  tcpChecksumValid,
+  wordAdjust,
+} from './checksum.js';
+import {
+  buildSegment,
+  checkTcp,
+  encodeSegment,
+  finishPatch,
+  noteOptions,
+  optionSum,
+  PacketView,
+  parseIp,
+  parseTcp,
+  patchAddr,
+  patchTcp,
+  readIp,
+  readTcp,
+  TCP_FLAG,
+} from './packet.js';
 
 /** RFC 1071 done the slow, obvious way. */
 function naive(bytes: number[]): number {
@@ -173,3 +194,118 @@ test('buildSegment refuses mixed families; encodeSegment refuses bad option leng
     }),
   );
 });
+
+test('RFC 1624 §4: the incremental update gives 0x0000 where eqn. 2 gave 0xffff', () => {
+  assert.equal(applyAdjust(0xdd2f, wordAdjust(0x5555, 0x3285)), 0x0000);
+  // The other zero in, a no-op change: still a zero, in the form a full sum gives.
+  assert.equal(applyAdjust(0xffff, wordAdjust(0x1234, 0x1234)), 0x0000);
+});
+
+/** The packet with `n` 32-bit words of IPv4 options (NOPs) inserted, header re-signed. */
+function ipv4Options(p: Uint8Array, n: number): Uint8Array {
+  if (n === 0 || p[0]! >> 4 !== 4) return p;
+  const q = new Uint8Array(p.length + 4 * n);
+  q.set(p.subarray(0, 20));
+  q.fill(1, 20, 20 + 4 * n);
+  q.set(p.subarray(20), 20 + 4 * n);
+  q[0] = 0x45 + n;
+  q[2] = q.length >> 8;
+  q[3] = q.length & 0xff;
+  q[10] = q[11] = 0;
+  const hc = naive([...q.subarray(0, 20 + 4 * n)]);
+  q[10] = hc >> 8;
+  q[11] = hc & 0xff;
+  return q;
+}
+
+/** Checksum fields against a full computation; both valid by the naive sum too. */
+function assertFull(p: Uint8Array): void {
+  const r = parseIp(p);
+  assert.ok(r.ok);
+  const t = r.ip.headerLen;
+  if (r.ip.version === 4) {
+    assert.equal((p[10]! << 8) | p[11]!, ipv4HeaderChecksum(p, 0, t), 'IPv4 header checksum');
+    assert.equal(naive([...p.subarray(0, t)]), 0);
+  }
+  const tcp = tcpChecksum(r.ip.src, r.ip.dst, p, t, p.length - t);
+  assert.equal((p[t + 16]! << 8) | p[t + 17]!, tcp, 'TCP checksum');
+  assert.ok(tcpChecksumValid(r.ip.src, r.ip.dst, p, t, p.length - t));
+}
+
+test('property: in-place patches (fields, addresses, option bytes) = a full computation; corruption stays', () => {
+  const u16 = fc.integer({ min: 0, max: 0xffff });
+  const u32 = fc.integer({ min: 0, max: 0xffffffff });
+  const addr4 = fc.uint8Array({ minLength: 4, maxLength: 4 });
+  const addr6 = fc.uint8Array({ minLength: 16, maxLength: 16 });
+  const sack = fc.tuple(u32, u32).map(([l, r]) => [1, 1, 5, 10, ...be(l), ...be(r)]);
+  fc.assert(
+    fc.property(
+      fc.oneof(fc.tuple(addr4, addr4, addr4, addr4), fc.tuple(addr6, addr6, addr6, addr6)),
+      fc.integer({ min: 0, max: 3 }),
+      fc.record({ srcPort: u16, dstPort: u16, seq: u32, ack: u32, window: u16 }),
+      fc.record({ srcPort: u16, dstPort: u16, seq: u32, ack: u32, window: u16 }),
+      fc.uint8Array({ maxLength: 301 }),
+      fc.option(sack, { nil: undefined }),
+      fc.boolean(),
+      fc.integer({ min: 0, max: 0x3fffffff }),
+      ([src, dst, src2, dst2], ipOpts, before, after, payload, opts, corrupt, pick) => {
+        const p = ipv4Options(
+          buildSegment({
+            src,
+            dst,
+            ...before,
+            flags: TCP_FLAG.ACK,
+            options: opts ? Uint8Array.from(opts) : undefined,
+            payload,
+          }),
+          ipOpts,
+        );
+        const v = new PacketView();
+        assert.equal(readIp(p, v), undefined);
+        assert.equal(readTcp(p, v), undefined);
+        // A flipped byte anywhere a checksum covers (XOR 0xff never sums to zero): not the
+        // checksum fields, and for IPv6 not version, class, flow label, next header, hops.
+        const tcpSum = v.t + 16;
+        const at = pick % p.length;
+        const covered = v.version === 4 || at === 4 || at === 5 || at >= 8;
+        const field =
+          (v.version === 4 && (at === 10 || at === 11)) || at === tcpSum || at === tcpSum + 1;
+        const flip = corrupt && covered && !field;
+        if (flip) p[at] = p[at]! ^ 0xff;
+        const r0 = readIp(p, v) ?? readTcp(p, v);
+        if (r0 !== undefined) return; // the flip broke a length: nothing to patch
+        Object.assign(v, after);
+        patchTcp(p, v);
+        patchAddr(p, v, v.srcAt, src2);
+        patchAddr(p, v, v.dstAt, dst2);
+        if (opts) {
+          const sum = optionSum(p, v);
+          p.fill(1, v.t + 20, v.t + v.doff);
+          noteOptions(p, v, sum);
+        }
+        finishPatch(p, v);
+        if (flip) {
+          assert.notEqual(checkTcp(p, v), undefined, 'a corrupted packet stays invalid');
+          return;
+        }
+        assertFull(p);
+        assert.equal(checkTcp(p, v), undefined);
+        const r = parseIp(p);
+        assert.ok(r.ok);
+        const t = parseTcp(p, r.ip, true);
+        assert.ok(t.ok);
+        assert.deepEqual(
+          [t.seg.srcPort, t.seg.dstPort, t.seg.seq, t.seg.ack, t.seg.window],
+          [after.srcPort, after.dstPort, after.seq, after.ack, after.window],
+        );
+        assert.deepEqual([...t.seg.src, ...t.seg.dst], [...src2, ...dst2]);
+        assert.deepEqual(t.seg.payload, payload);
+      },
+    ),
+    { numRuns: 500, seed: 13 },
+  );
+});
+
+function be(x: number): number[] {
+  return [x >>> 24, (x >>> 16) & 0xff, (x >>> 8) & 0xff, x & 0xff];
+}

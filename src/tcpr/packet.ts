@@ -1,10 +1,11 @@
 // IP packets carrying TCP, as the TCPR filter sees them (RFC 791 §3.1, RFC 8200 §3–4,
-// RFC 9293 §3.1). Pure functions over bytes: no I/O.
+// RFC 9293 §3.1; incremental checksum update RFC 1624). Pure functions over bytes: no I/O.
 //
 // Behaviour:
-// - `parseIp` reads the IP layer of a packet with no link header. IPv4 headers may carry
-//   options (IHL > 5). IPv6 extension headers (hop-by-hop, routing, fragment, destination
-//   options) are walked to find the upper-layer protocol.
+// - `readIp` reads the IP layer of a packet with no link header into a reusable
+//   `PacketView` (the packet path allocates nothing); `parseIp` is the same as a value.
+//   IPv4 headers may carry options (IHL > 5). IPv6 extension headers (hop-by-hop, routing,
+//   fragment, destination options) are walked to find the upper-layer protocol.
 // - What we do with what we find:
 //   - not IPv4/IPv6, or an IP header that is truncated or whose lengths disagree: drop
 //     (`not-ip`, `ipv4-header`, `ipv4-length`, `ipv6-length`, `ipv6-ext`);
@@ -17,19 +18,34 @@
 //   - TCP behind IPv6 extension headers: drop (`ipv6-ext-tcp`) for the same reason;
 //     stacks do not put extension headers on ordinary TCP segments.
 //   Bytes after the IP total length (link padding) are ignored.
-// - `parseTcp` turns a TCP packet into a `TcpSegment`: header fields, a private copy of
-//   the options (mutable: the options walk NOPs some out) and a view of the payload. A
-//   short header or a data offset that is < 5 or runs past the segment drops the packet
-//   (`tcp-header`). With `verify`, a wrong IPv4 header or TCP checksum drops it too
-//   (`ipv4-checksum`, `tcp-checksum`): we recompute checksums after every rewrite, and
-//   would otherwise launder a corrupted segment into a valid-looking one.
-// - `encodeSegment` writes a segment back into a fresh packet: the original IP header is
-//   kept (TOS/traffic class, TTL/hop limit, ID, flags, IPv4 options, flow label) with the
+// - `readTcp` reads the TCP header fields into the view; `parseTcp` turns a packet into a
+//   `TcpSegment` value (header fields, a private copy of the options, a view of the
+//   payload). A short header or a data offset that is < 5 or runs past the segment drops
+//   the packet (`tcp-header`). `checkTcp` (and `parseTcp` with `verify`) verifies the IPv4
+//   header and TCP checksums (`ipv4-checksum`, `tcp-checksum`); the filter decides when
+//   (decision E1).
+// - Forwarding rewrites in place (E1): `patchTcp` writes back the view's ports, seq, ack and
+//   window where they changed, `patchAddr` an address, `optionSum` + `noteOptions` account
+//   for option bytes rewritten in place; each change only adds an RFC 1624 adjustment and
+//   `finishPatch` applies them to the IPv4 header and TCP checksums. Lengths never change.
+//   A checksum that was wrong stays wrong by the same amount: the receiver drops the packet.
+// - `encodeSegment` writes a segment into a fresh packet: the original IP header is kept
+//   (TOS/traffic class, TTL/hop limit, ID, flags, IPv4 options, flow label) with the
 //   addresses and lengths set from the segment, and both checksums computed in full.
 // - `buildSegment` makes a packet TCPR generates: IPv4 with IHL 5, TTL 64, ID 0, DF clear
 //   (spec §2.4), or IPv6 with hop limit 64 and flow label 0.
 
-import { ipv4HeaderChecksum, ipv4HeaderValid, tcpChecksum, tcpChecksumValid } from './checksum.js';
+import {
+  applyAdjust,
+  ipv4HeaderChecksum,
+  ipv4HeaderValid,
+  rangeAdjust,
+  sumWords,
+  tcpChecksum,
+  tcpChecksumValid,
+  tcpChecksumValidAt,
+  wordAdjust,
+} from './checksum.js';
 
 export const IP_PROTO = { TCP: 6 } as const;
 
@@ -105,42 +121,74 @@ export interface TcpSegment {
 
 export type TcpParse = { ok: true; seg: TcpSegment } | { ok: false; reason: MalformedReason };
 
-export function parseIp(p: Uint8Array): IpParse {
-  if (p.length === 0) return { ok: false, reason: 'empty' };
+/**
+ * One packet's IP and TCP headers, read in place. The filter keeps one and reuses it for
+ * every packet (decision E14: calls are never concurrent), so reading allocates nothing.
+ * The TCP fields may be edited and written back with `patchTcp`.
+ */
+export class PacketView {
+  version: 4 | 6 = 4;
+  /** Upper-layer protocol (after IPv6 extension headers). */
+  proto = 0;
+  /** Offset of the upper-layer header (the IP header's length). */
+  t = 0;
+  /** End of the IP packet (total length), ≤ packet.length. */
+  end = 0;
+  /** IPv4 fragment, or IPv6 with extension headers before the upper layer. */
+  unusual = false;
+  /** Offsets of the source and destination addresses; their length (4 or 16). */
+  srcAt = 12;
+  dstAt = 16;
+  addrLen = 4;
+  /** TCP header length in bytes (data offset × 4); the options are [t + 20, t + doff). */
+  doff = 0;
+  srcPort = 0;
+  dstPort = 0;
+  seq = 0;
+  ack = 0;
+  /** FIN…CWR (byte 13 of the TCP header). */
+  flags = 0;
+  window = 0;
+  /** Pending RFC 1624 adjustments of the IPv4 header checksum and the TCP checksum. */
+  ipAdjust = 0;
+  tcpAdjust = 0;
+}
+
+/** Reads the IP layer of `p` into `v`; a reason when the packet is malformed. */
+export function readIp(p: Uint8Array, v: PacketView): MalformedReason | undefined {
+  v.ipAdjust = 0;
+  v.tcpAdjust = 0;
+  if (p.length === 0) return 'empty';
   const version = p[0]! >> 4;
-  if (version === 4) return parseIpv4(p);
-  if (version === 6) return parseIpv6(p);
-  return { ok: false, reason: 'not-ip' };
+  if (version === 4) return readIpv4(p, v);
+  if (version === 6) return readIpv6(p, v);
+  return 'not-ip';
 }
 
-function parseIpv4(p: Uint8Array): IpParse {
-  if (p.length < 20) return { ok: false, reason: 'ipv4-header' };
+function readIpv4(p: Uint8Array, v: PacketView): MalformedReason | undefined {
+  if (p.length < 20) return 'ipv4-header';
   const ihl = (p[0]! & 0x0f) * 4;
-  if (ihl < 20 || ihl > p.length) return { ok: false, reason: 'ipv4-header' };
+  if (ihl < 20 || ihl > p.length) return 'ipv4-header';
   const total = (p[2]! << 8) | p[3]!;
-  if (total < ihl || total > p.length) return { ok: false, reason: 'ipv4-length' };
+  if (total < ihl || total > p.length) return 'ipv4-length';
   const fragField = (p[6]! << 8) | p[7]!;
-  const fragment = (fragField & 0x2000) !== 0 || (fragField & 0x1fff) !== 0;
-  return {
-    ok: true,
-    ip: {
-      version: 4,
-      src: p.subarray(12, 16),
-      dst: p.subarray(16, 20),
-      proto: p[9]!,
-      headerLen: ihl,
-      end: total,
-      unusual: fragment,
-    },
-  };
+  v.version = 4;
+  v.srcAt = 12;
+  v.dstAt = 16;
+  v.addrLen = 4;
+  v.proto = p[9]!;
+  v.t = ihl;
+  v.end = total;
+  v.unusual = (fragField & 0x2000) !== 0 || (fragField & 0x1fff) !== 0;
+  return undefined;
 }
 
-function parseIpv6(p: Uint8Array): IpParse {
-  if (p.length < 40) return { ok: false, reason: 'ipv6-length' };
+function readIpv6(p: Uint8Array, v: PacketView): MalformedReason | undefined {
+  if (p.length < 40) return 'ipv6-length';
   const payloadLen = (p[4]! << 8) | p[5]!;
   // Payload length 0 means a jumbogram (RFC 2675); a TUN never hands us one.
   const end = 40 + payloadLen;
-  if (payloadLen === 0 || end > p.length) return { ok: false, reason: 'ipv6-length' };
+  if (payloadLen === 0 || end > p.length) return 'ipv6-length';
   let next = p[6]!;
   let off = 40;
   let unusual = false;
@@ -154,35 +202,165 @@ function parseIpv6(p: Uint8Array): IpParse {
     ) {
       break;
     }
-    if (off + 8 > end) return { ok: false, reason: 'ipv6-ext' };
+    if (off + 8 > end) return 'ipv6-ext';
     unusual = true;
     const len = next === IPV6_EXT.FRAGMENT ? 8 : (p[off + 1]! + 1) * 8;
     next = p[off]!;
     off += len;
-    if (off > end) return { ok: false, reason: 'ipv6-ext' };
+    if (off > end) return 'ipv6-ext';
   }
+  v.version = 6;
+  v.srcAt = 8;
+  v.dstAt = 24;
+  v.addrLen = 16;
+  v.proto = next;
+  v.t = off;
+  v.end = end;
+  v.unusual = unusual;
+  return undefined;
+}
+
+export function parseIp(p: Uint8Array): IpParse {
+  const v = new PacketView();
+  const reason = readIp(p, v);
+  if (reason !== undefined) return { ok: false, reason };
   return {
     ok: true,
     ip: {
-      version: 6,
-      src: p.subarray(8, 24),
-      dst: p.subarray(24, 40),
-      proto: next,
-      headerLen: off,
-      end,
-      unusual,
+      version: v.version,
+      src: p.subarray(v.srcAt, v.srcAt + v.addrLen),
+      dst: p.subarray(v.dstAt, v.dstAt + v.addrLen),
+      proto: v.proto,
+      headerLen: v.t,
+      end: v.end,
+      unusual: v.unusual,
     },
   };
 }
 
+/** Why the TCP header at `t` cannot be used, or undefined. */
+function tcpHeaderProblem(
+  p: Uint8Array,
+  version: 4 | 6,
+  unusual: boolean,
+  t: number,
+  end: number,
+): MalformedReason | undefined {
+  if (unusual) return version === 4 ? 'ipv4-fragment' : 'ipv6-ext-tcp';
+  const len = end - t;
+  if (len < 20) return 'tcp-header';
+  const doff = (p[t + 12]! >> 4) * 4;
+  if (doff < 20 || doff > len) return 'tcp-header';
+  return undefined;
+}
+
+/** Reads the TCP header of a packet `readIp` put in `v` (proto TCP) into `v`. */
+export function readTcp(p: Uint8Array, v: PacketView): MalformedReason | undefined {
+  const t = v.t;
+  const bad = tcpHeaderProblem(p, v.version, v.unusual, t, v.end);
+  if (bad !== undefined) return bad;
+  v.doff = (p[t + 12]! >> 4) * 4;
+  v.srcPort = (p[t]! << 8) | p[t + 1]!;
+  v.dstPort = (p[t + 2]! << 8) | p[t + 3]!;
+  v.seq = ((p[t + 4]! << 24) | (p[t + 5]! << 16) | (p[t + 6]! << 8) | p[t + 7]!) >>> 0;
+  v.ack = ((p[t + 8]! << 24) | (p[t + 9]! << 16) | (p[t + 10]! << 8) | p[t + 11]!) >>> 0;
+  v.flags = p[t + 13]!;
+  v.window = (p[t + 14]! << 8) | p[t + 15]!;
+  return undefined;
+}
+
+/** Verifies the IPv4 header checksum and the TCP checksum of the packet in `v`. */
+export function checkTcp(p: Uint8Array, v: PacketView): MalformedReason | undefined {
+  if (v.version === 4 && !ipv4HeaderValid(p, 0, v.t)) return 'ipv4-checksum';
+  if (!tcpChecksumValidAt(p, v.srcAt, v.dstAt, v.addrLen, v.t, v.end - v.t)) {
+    return 'tcp-checksum';
+  }
+  return undefined;
+}
+
+/** Payload length of the TCP segment in `v`. */
+export function payloadLength(v: PacketView): number {
+  return v.end - v.t - v.doff;
+}
+
+/** Writes the word at `at` if it differs; notes the TCP checksum adjustment. */
+function put16(p: Uint8Array, v: PacketView, at: number, word: number): void {
+  const before = (p[at]! << 8) | p[at + 1]!;
+  if (before === word) return;
+  p[at] = word >>> 8;
+  p[at + 1] = word & 0xff;
+  v.tcpAdjust += wordAdjust(before, word);
+}
+
+/** Writes the view's ports, seq, ack and window back into `p` where they changed. */
+export function patchTcp(p: Uint8Array, v: PacketView): void {
+  const t = v.t;
+  put16(p, v, t, v.srcPort);
+  put16(p, v, t + 2, v.dstPort);
+  put16(p, v, t + 4, v.seq >>> 16);
+  put16(p, v, t + 6, v.seq & 0xffff);
+  put16(p, v, t + 8, v.ack >>> 16);
+  put16(p, v, t + 10, v.ack & 0xffff);
+  put16(p, v, t + 14, v.window);
+}
+
+/**
+ * Writes `addr` at `at` (the source or destination address) where it differs. The
+ * address is in the TCP pseudo-header, and for IPv4 in the header checksum too.
+ */
+export function patchAddr(p: Uint8Array, v: PacketView, at: number, addr: Uint8Array): void {
+  for (let i = 0; i < addr.length; i += 2) {
+    const before = (p[at + i]! << 8) | p[at + i + 1]!;
+    const word = (addr[i]! << 8) | addr[i + 1]!;
+    if (before === word) continue;
+    p[at + i] = addr[i]!;
+    p[at + i + 1] = addr[i + 1]!;
+    const adjust = wordAdjust(before, word);
+    v.tcpAdjust += adjust;
+    if (v.version === 4) v.ipAdjust += adjust;
+  }
+}
+
+/** The (unfolded) sum of the option bytes, taken before rewriting them in place. */
+export function optionSum(p: Uint8Array, v: PacketView): number {
+  return sumWords(p, v.t + 20, v.t + v.doff);
+}
+
+/** Notes the checksum adjustment for option bytes rewritten since `optionSum` gave `before`. */
+export function noteOptions(p: Uint8Array, v: PacketView, before: number): void {
+  const after = optionSum(p, v);
+  if (after !== before) v.tcpAdjust += rangeAdjust(before, after);
+}
+
+/** Applies the pending adjustments to the IPv4 header and TCP checksums. */
+export function finishPatch(p: Uint8Array, v: PacketView): void {
+  if (v.ipAdjust !== 0) {
+    const hc = applyAdjust((p[10]! << 8) | p[11]!, v.ipAdjust);
+    p[10] = hc >>> 8;
+    p[11] = hc & 0xff;
+    v.ipAdjust = 0;
+  }
+  if (v.tcpAdjust !== 0) {
+    const at = v.t + 16;
+    const hc = applyAdjust((p[at]! << 8) | p[at + 1]!, v.tcpAdjust);
+    p[at] = hc >>> 8;
+    p[at + 1] = hc & 0xff;
+    v.tcpAdjust = 0;
+  }
+}
+
+/** The IP packet of `p` without link padding (the same buffer when there is none). */
+export function ipPacket(p: Uint8Array, v: PacketView): Uint8Array {
+  return v.end === p.length ? p : p.subarray(0, v.end);
+}
+
 /** Parses the TCP segment of a packet whose IP layer is `ip` (proto TCP, not unusual). */
 export function parseTcp(p: Uint8Array, ip: IpView, verify: boolean): TcpParse {
-  if (ip.unusual) return { ok: false, reason: ip.version === 4 ? 'ipv4-fragment' : 'ipv6-ext-tcp' };
   const t = ip.headerLen;
   const len = ip.end - t;
-  if (len < 20) return { ok: false, reason: 'tcp-header' };
+  const bad = tcpHeaderProblem(p, ip.version, ip.unusual, t, ip.end);
+  if (bad !== undefined) return { ok: false, reason: bad };
   const doff = (p[t + 12]! >> 4) * 4;
-  if (doff < 20 || doff > len) return { ok: false, reason: 'tcp-header' };
   if (verify) {
     if (ip.version === 4 && !ipv4HeaderValid(p, 0, t))
       return { ok: false, reason: 'ipv4-checksum' };

@@ -186,12 +186,25 @@ export function createFilter(options: TcprPumpOptions, ctx: FilterContext): Tcpr
   };
   const filter = new TcprFilter(filterOpts);
 
+  const channelList = [...channelAddrs.values()];
+  /** The channel address a packet is sent to, if any: compared in place (every app packet). */
+  function channelAddrOf(p: Uint8Array): Uint8Array | undefined {
+    const v = p.length > 0 ? p[0]! >> 4 : 0;
+    const at = v === 4 ? 16 : 24;
+    const len = v === 4 ? 4 : 16;
+    if ((v !== 4 && v !== 6) || p.length < at + len) return undefined;
+    for (let i = 0; i < channelList.length; i++) {
+      const a = channelList[i]!;
+      if (a.length !== len) continue;
+      let j = 0;
+      while (j < len && p[at + j] === a[j]) j++;
+      if (j === len) return a;
+    }
+    return undefined;
+  }
+
   function channel(p: Uint8Array): Emit[] | undefined {
-    if (channelAddrs.size === 0) return undefined;
-    const v = p[0]! >> 4;
-    const dst = v === 4 ? p.subarray(16, 20) : v === 6 ? p.subarray(24, 40) : undefined;
-    if (!dst || dst.length !== (v === 4 ? 4 : 16)) return undefined;
-    const chanAddr = channelAddrs.get(formatAddr(dst));
+    const chanAddr = channelAddrOf(p);
     if (!chanAddr) return undefined;
     const u = parseUdp(p);
     if (!u) {
