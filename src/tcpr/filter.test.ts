@@ -1283,3 +1283,48 @@ test('E1: the 0x0000 / 0xffff checksum edge, in and out', () => {
   const out0 = tcpField(send(0));
   assert.equal(tcpField(send(out0)), 0x0000);
 });
+
+// E1 'acting' with an option TCPR strips: the segment must be verified as it arrived (the
+// NOPs are written before its checksum is adjusted). It used to be checked after, and a
+// valid peer ACK carrying e.g. an experimental option was dropped as `tcp-checksum`.
+test('E1 acting: a valid peer ACK with a stripped option moves the ACK and is forwarded', () => {
+  const n = net();
+  setup(n);
+  // Experimental option kind 253 (RFC 6994), 4 bytes: unknown to TCPR, NOPed out.
+  const opts = [253, 4, 0xab, 0xcd];
+  const out = fromPeer(n, {
+    seq: plus(PEER_ISN, 1),
+    ack: plus(APP_ISN, 7),
+    flags: 'PA',
+    opts,
+    data: 'abc',
+  });
+  const r = one(out, 'app');
+  assert.equal(r.ack, plus(APP_ISN, 7));
+  assert.equal(state(n).peer.ack, plus(APP_ISN, 7));
+  assert.equal(n.f.stats().dropped['tcp-checksum'] ?? 0, 0);
+  // And a corrupted one is still dropped, not forwarded with a repaired checksum.
+  const bad = craft({
+    src: n.peer,
+    dst: n.ext,
+    sport: PP,
+    dport: AP,
+    seq: plus(PEER_ISN, 4),
+    ack: plus(APP_ISN, 9),
+    flags: 'PA',
+    opts,
+    data: 'def',
+  });
+  bad[bad.length - 1]! ^= 0x20;
+  assert.deepEqual(n.f.fromPeer(bad), []);
+  assert.equal(n.f.stats().dropped['tcp-checksum'], 1);
+});
+
+test('a peer refusing the app SYN (RST): delivered, and the half-open entry forgotten', () => {
+  const n = net();
+  one(fromApp(n, { seq: APP_ISN, flags: 'S', opts: APP_OPTS }), 'peer');
+  assert.equal(n.f.table.size, 1);
+  const r = one(fromPeer(n, { seq: 0, ack: plus(APP_ISN, 1), flags: 'RA' }), 'app');
+  assert.deepEqual([r.flags, r.dst], ['RA', n.app]);
+  assert.equal(n.f.table.size, 0);
+});

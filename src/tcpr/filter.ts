@@ -46,7 +46,7 @@
 //     `noticeEvery`-th.
 // E10 Updates are field-wise; `restore` overwrites the hard state wholesale.
 // E11 TCP-MD5 and TCP-AO are stripped (NOPed) like every unknown option.
-// E12 Each peer ACK while the app's SYN is outstanding re-injects the SYN-ACK (same delta).
+// E12 Each peer ACK while the app's SYN is outstanding re-injects the SYN-ACK (delta recomputed).
 // E13 IPv4 (with IP options) and IPv6; TCP in IPv4 fragments or behind IPv6 extension
 //     headers is dropped; non-TCP fragments and extension headers pass.
 // E14 One filter object per thread; calls are never concurrent.
@@ -58,7 +58,7 @@
 // it go to the peer to trigger fast retransmit (§2.4d); finished connections stay (marked
 // done) until the app deletes them, a SYN reuses their ports, or `maxDone` newer ones
 // finish; an app RST answering a peer's SYN (closed port) is forwarded and the half-open
-// entry forgotten; half-open entries are evicted first at `maxConnections`; two internal
+// entry forgotten, and so is a peer RST answering the app's first SYN; half-open entries are evicted first at `maxConnections`; two internal
 // addresses behind one external address cannot share a port to one peer (`port-collision`).
 
 import { bytesEqual } from '../lib/bytes.js';
@@ -392,6 +392,8 @@ export class TcprFilter implements PacketFilter {
   private readonly v = new PacketView();
   /** OPT_SCAN flags of its options. */
   private optScan = 0;
+  /** The current segment's TCP checksum was verified (readSegment), E1 'acting'. */
+  private verified = false;
   private readonly st: FilterStats = {
     fromApp: 0,
     fromPeer: 0,
@@ -466,9 +468,11 @@ export class TcprFilter implements PacketFilter {
   private readSegment(p: Uint8Array, v: PacketView): MalformedReason | undefined {
     const bad = readTcp(p, v);
     if (bad !== undefined) return bad;
+    this.verified = false;
     if (this.verifyAll || (this.verifyActing && (v.flags & (SYN | FIN | RST)) !== 0)) {
       const sum = checkTcp(p, v);
       if (sum !== undefined) return sum;
+      this.verified = true;
     }
     const start = v.t + 20;
     const end = v.t + v.doff;
@@ -476,6 +480,14 @@ export class TcprFilter implements PacketFilter {
     if (scan < 0) return scanReason(scan);
     this.optScan = scan;
     if ((scan & OPT_SCAN.UNKNOWN) !== 0) {
+      // NOPing changes the segment before its checksum is adjusted (at the end): a later
+      // check (checkActing) would fail a valid segment. Verify it now, as it arrived
+      // (rare: only segments carrying options TCPR strips).
+      if (this.verifyActing && !this.verified) {
+        const sum = checkTcp(p, v);
+        if (sum !== undefined) return sum;
+        this.verified = true;
+      }
       const before = optionSum(p, v);
       nopUnknownOptions(p, start, end);
       noteOptions(p, v, before);
@@ -485,8 +497,9 @@ export class TcprFilter implements PacketFilter {
 
   /** E1 'acting': verifies a segment before TCPR learns lasting state from it. */
   private checkActing(p: Uint8Array, v: PacketView): MalformedReason | undefined {
-    // SYN/FIN/RST were verified in readSegment; so was everything with `true`.
-    if (!this.verifyActing || (v.flags & (SYN | FIN | RST)) !== 0) return undefined;
+    // SYN/FIN/RST were verified in readSegment, so was a segment with stripped options,
+    // and everything with `true`.
+    if (!this.verifyActing || this.verified) return undefined;
     return checkTcp(p, v);
   }
 
@@ -723,6 +736,13 @@ export class TcprFilter implements PacketFilter {
     }
     if (c.failed) return this.drop('failed');
     patchAddr(p, v, v.dstAt, c.internalAddr);
+    if (rst && c.synSent && !c.peer.haveAck && !c.hasCheckpoint) {
+      // The peer refused the app's first SYN (closed port): a real answer. Deliver it and
+      // forget the half-open entry (the mirror of an app RST answering a peer SYN).
+      const out = this.forward('app', p, v);
+      this.table.remove(c);
+      return out;
+    }
     if (c.done) this.table.markFinished(c);
     return this.forward('app', p, v);
   }
@@ -867,7 +887,7 @@ export class TcprFilter implements PacketFilter {
       };
     }
     const before = c.hard.ack;
-    if (f.internalAddr) c.internalAddr = f.internalAddr.slice();
+    if (f.internalAddr) c.internalAddr = new Uint8Array(f.internalAddr);
     if (f.port !== undefined) c.port = f.port;
     if (f.internalAddr || f.port !== undefined) this.table.reindex(c);
     if (f.ack !== undefined) {
@@ -905,7 +925,7 @@ export class TcprFilter implements PacketFilter {
     }
     let c = this.table.byExternal(s.externalAddr, s.hard.port, s.peerAddr, s.hard.peerPort);
     if (c) {
-      c.internalAddr = s.internalAddr.slice();
+      c.internalAddr = new Uint8Array(s.internalAddr);
       c.port = s.port;
       c.hard = { ...s.hard };
     } else {
