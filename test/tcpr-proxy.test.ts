@@ -52,7 +52,11 @@ async function proxyRun(
   o: {
     seed: number;
     connections: number;
+    /** Bytes the server sends per connection; the client sends `clientBytes` (default same). */
     bytes: number;
+    clientBytes?: number;
+    halfClose?: boolean;
+    resetAfter?: number;
     proxyKills: number;
     pumpKills: number;
     family?: 'v4' | 'v6';
@@ -65,7 +69,10 @@ async function proxyRun(
   const dir = mkdtempSync(join(tmpdir(), 'tcpr-proxy-'));
   const cfg: ProxyEndsConfig = {
     connections: o.connections,
-    bytes: o.bytes,
+    clientBytes: o.clientBytes ?? o.bytes,
+    serverBytes: o.bytes,
+    ...(o.halfClose ? { halfClose: true } : {}),
+    ...(o.resetAfter !== undefined ? { resetAfter: o.resetAfter } : {}),
     chunk: 4096,
     tickMs: 4,
     clientSeed: o.seed * 1000 + 1,
@@ -138,7 +145,7 @@ async function proxyRun(
       `client ${JSON.stringify(results(dir, 'client').map((x) => x?.received))} server ${JSON.stringify(results(dir, 'server').map((x) => x?.received))}`;
     while (kills < o.proxyKills || pumpRestarts < o.pumpKills) {
       await sleep(250 + r() * 600);
-      const done = results(dir, 'client').every((x) => x?.received === cfg.bytes);
+      const done = results(dir, 'client').every((x) => x?.received === cfg.serverBytes);
       assert.ok(
         !done || kills + pumpRestarts === 0,
         'streams finished too early: make them longer',
@@ -161,9 +168,15 @@ async function proxyRun(
         `t=${Date.now() - t0} ms: proxy kills ${kills}, pump restarts ${pumpRestarts}; ${progress()}`,
       );
     }
+    // The server's own reset connection (resetAfter): nothing to check on its side.
+    const reset = (side: 'client' | 'server', k: number): boolean =>
+      o.resetAfter !== undefined && k === 0 && side === 'server';
     const finished = (side: 'client' | 'server'): boolean => {
       const rs = results(dir, side);
-      return rs.length === o.connections && rs.every((x) => x?.gotEnd || x?.errors.length > 0);
+      return (
+        rs.length === o.connections &&
+        rs.every((x, k) => x?.gotEnd || x?.earlyEnd || x?.errors.length > 0 || reset(side, k))
+      );
     };
     await waitFor(
       () => finished('client') && finished('server'),
@@ -173,13 +186,24 @@ async function proxyRun(
     );
     for (const side of ['client', 'server'] as const) {
       const other = side === 'client' ? cfg.serverSeed : cfg.clientSeed;
+      const want = side === 'client' ? cfg.serverBytes : cfg.clientBytes;
       results(dir, side).forEach((x, k) => {
+        if (reset(side, k)) return;
+        if (o.resetAfter !== undefined && k === 0) {
+          // The server reset it: the client sees an orderly FIN, never the RST.
+          assert.deepEqual(
+            { errors: x.errors, earlyEnd: x.earlyEnd },
+            { errors: [], earlyEnd: true },
+            `client connection ${k} after the server's reset`,
+          );
+          return;
+        }
         assert.deepEqual(
           { errors: x.errors, earlyEnd: x.earlyEnd, gotEnd: x.gotEnd, received: x.received },
-          { errors: [], earlyEnd: false, gotEnd: true, received: cfg.bytes },
+          { errors: [], earlyEnd: false, gotEnd: true, received: want },
           `${side} connection ${k}`,
         );
-        assert.equal(x.sha256, streamDigest(other + k, cfg.bytes), `${side} ${k}: stream digest`);
+        assert.equal(x.sha256, streamDigest(other + k, want), `${side} ${k}: stream digest`);
       });
     }
     // The proxy forgets closed connections: nothing left to recover.
@@ -197,7 +221,7 @@ async function proxyRun(
     const recovered = all.match(/connection recovered/g)?.length ?? 0;
     const resyncs = all.match(/TCPR lost its state/g)?.length ?? 0;
     log(
-      `${o.connections} connection(s), ${cfg.bytes} bytes each way, ${kills} proxy kills, ${pumpRestarts} pump restarts, ${recovered} pair recoveries (${resyncs} middlebox restarts noticed by a running proxy), ${Date.now() - t0} ms`,
+      `${o.connections} connection(s), ${cfg.clientBytes}/${cfg.serverBytes} bytes, ${kills} proxy kills, ${pumpRestarts} pump restarts, ${recovered} pair recoveries (${resyncs} middlebox restarts noticed by a running proxy), ${Date.now() - t0} ms`,
     );
     assert.ok(existsSync(stateFile));
     return { recovered, resyncs };
@@ -245,5 +269,49 @@ test(
       (s) => t.diagnostic(s),
     );
     assert.ok(r.recovered >= 3 + r.resyncs, `recoveries ${r.recovered}`);
+  },
+);
+
+// Half-close: the client sends 256 KiB and closes its side while the server still sends
+// 3 MiB; the kills land while one direction is closed (done_writing/done_reading must be
+// re-applied after each recovery, the FIN taken as consumed).
+test(
+  'proxy killed 4 times while the client has half-closed: the rest still arrives, then the FIN',
+  { skip, timeout: 120_000 },
+  async (t) => {
+    const r = await proxyRun(
+      {
+        seed: 43,
+        connections: 2,
+        bytes: 3 << 20,
+        clientBytes: 256 << 10,
+        halfClose: true,
+        proxyKills: 4,
+        pumpKills: 0,
+      },
+      (s) => t.diagnostic(s),
+    );
+    assert.equal(r.recovered, 4 * 2);
+  },
+);
+
+// A remote's RST cannot be recovered: the proxy must close the other side in order (TCPR
+// never lets the proxy's RST out) and leave the other pair alone, not recover in a loop.
+test(
+  'the target resets one connection: the client gets a FIN, the other connection carries on',
+  { skip, timeout: 120_000 },
+  async (t) => {
+    const r = await proxyRun(
+      {
+        seed: 47,
+        connections: 2,
+        bytes: 2 << 20,
+        resetAfter: 256 << 10,
+        proxyKills: 1,
+        pumpKills: 0,
+      },
+      (s) => t.diagnostic(s),
+    );
+    assert.ok(r.recovered <= 2, `recoveries ${r.recovered}: a reset must not be recovered`);
   },
 );

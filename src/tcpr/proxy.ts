@@ -164,9 +164,13 @@ export class TcprProxy {
   private server?: Server;
   private timer?: NodeJS.Timeout;
   private nextId = 1;
-  private resyncing = false;
+  private resyncing?: Promise<void>;
   private stopped = false;
   private ticking = false;
+  /** Bumped by every resync: a checkpoint round or close step of an older one stops. */
+  private gen = 0;
+  /** In-flight checkpoint rounds and accepts: a resync or stop waits for them. */
+  private readonly tasks = new Set<Promise<void>>();
   private readonly st: TcprProxyStats = {
     pairs: 0,
     accepted: 0,
@@ -195,15 +199,20 @@ export class TcprProxy {
       await this.recoverAll();
     }
     await this.listen();
-    this.timer = setInterval(() => void this.tick(), this.o.checkpointMs ?? 10);
+    this.timer = setInterval(() => this.track(this.tick()), this.o.checkpointMs ?? 10);
   }
 
-  /** Stops relaying; with `forget` the connections are given up (TCPR `done`, state removed). */
+  /**
+   * Stops relaying (after the in-flight checkpoint round, accept or recovery); the
+   * connections stay recoverable from the state file. With `forget` they are given up
+   * (TCPR `done`, state file removed).
+   */
   async stop(forget = false): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
     // close() frees the port at once; its callback would wait for the accepted sockets.
     this.server?.close();
+    await this.settle();
     for (const p of this.pairs.values()) {
       for (const l of p.legs()) {
         if (forget) await l.conn.done().catch(() => undefined);
@@ -211,6 +220,15 @@ export class TcprProxy {
       }
     }
     if (forget) rmSync(this.o.stateFile, { force: true });
+  }
+
+  private track(t: Promise<void>): void {
+    this.tasks.add(t);
+    void t.finally(() => this.tasks.delete(t));
+  }
+
+  private async settle(): Promise<void> {
+    await Promise.allSettled([...this.tasks, this.resyncing]);
   }
 
   private load(): StateFile {
@@ -241,7 +259,7 @@ export class TcprProxy {
 
   private async listen(): Promise<void> {
     const server = createServer({ allowHalfOpen: true, pauseOnConnect: true });
-    server.on('connection', (sock) => void this.accept(sock));
+    server.on('connection', (sock) => this.track(this.accept(sock)));
     server.on('error', (e) => this.o.log.error('listener error', { error: e.message }));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -260,6 +278,10 @@ export class TcprProxy {
 
   private async accept(sock: Socket): Promise<void> {
     const from = `${sock.remoteAddress}:${sock.remotePort}`;
+    // Until attach() wires the pair, an error (a client's RST) must not crash the proxy.
+    const early = (e: Error): void =>
+      this.o.log.warn('client connection error before relaying', { from, error: e.message });
+    sock.on('error', early);
     let a: TcprConnection;
     try {
       a = await acceptProtected(this.o.channel, sock);
@@ -273,30 +295,38 @@ export class TcprProxy {
     }
     const id = this.nextId++;
     const pair = new Pair({ id, a: legState(a) });
-    this.pairs.set(id, pair);
-    this.persist();
-    pair.a = new Leg('A', a, pair.st.a, 0);
-    this.st.accepted++;
     try {
-      const b = await this.connectTarget();
+      this.pairs.set(id, pair);
+      this.persist();
+      pair.a = new Leg('A', a, pair.st.a, 0);
+      this.st.accepted++;
+      let b: TcprConnection;
+      try {
+        b = await this.connectTarget();
+      } catch (e) {
+        this.o.log.warn('target unreachable: closing the client connection in order', {
+          pair: id,
+          from,
+          error: String(e),
+        });
+        await this.abandon(pair, []); // its input is discarded
+        return;
+      }
+      b.socket.on('error', early);
       pair.st.b = legState(b);
       this.persist();
       pair.b = new Leg('B', b, pair.st.b, 0);
-    } catch (e) {
-      this.o.log.warn('target unreachable: closing the client connection', {
+      this.o.log.info('connection relayed', {
         pair: id,
         from,
-        error: String(e),
+        via: `${b.socket.localAddress}:${b.socket.localPort}`,
       });
-      await this.refuse(pair, pair.a);
-      return;
+      this.attach(pair);
+      sock.off('error', early);
+      b.socket.off('error', early);
+    } catch (e) {
+      this.o.log.error('relaying a new connection failed', { pair: id, from, error: String(e) });
     }
-    this.o.log.info('connection relayed', {
-      pair: id,
-      from,
-      via: `${pair.b.conn.socket.localAddress}:${pair.b.conn.socket.localPort}`,
-    });
-    this.attach(pair);
   }
 
   private connectTarget(): Promise<TcprConnection> {
@@ -308,7 +338,7 @@ export class TcprProxy {
     });
   }
 
-  /** Wires both legs of a pair: data, end, errors. */
+  /** Wires both legs of a pair: data, end, errors; re-applies the close state after recovery. */
   private attach(pair: Pair): void {
     const { a, b } = pair;
     if (!a || !b) return;
@@ -321,7 +351,9 @@ export class TcprProxy {
       s.on('data', (buf: Buffer) => this.relay(pair, from, to, buf));
       s.on('end', () => {
         from.eof = true;
-        void this.endLeg(pair, to);
+        void this.endLeg(pair, to).catch((e: unknown) =>
+          this.o.log.warn('closing failed', { pair: pair.st.id, error: String(e) }),
+        );
       });
       s.on('error', (e) => {
         this.o.log.warn('socket error', { pair: pair.st.id, leg: from.name, error: e.message });
@@ -329,14 +361,28 @@ export class TcprProxy {
       s.on('close', () => {
         if (from.conn.socket !== s || this.stopped || pair.closing) return;
         if (this.pairs.get(pair.st.id) !== pair) return;
-        if (!(from.eof && from.st.ended)) {
-          void this.resync(`leg ${from.name} of pair ${pair.st.id} closed`);
-        }
+        if (!(from.eof && from.st.ended)) void this.legLost(pair, from);
       });
-      if (from.st.finished) continue;
-      s.resume();
+      if (!from.st.finished) s.resume();
     }
-    for (const l of [a, b]) if (l.st.ended) l.conn.socket.end();
+    // After a recovery: TCPR forgot done_writing (a new incarnation) — set it again before
+    // the FIN; but only once everything for that side was relayed and acknowledged, else
+    // the source's FIN comes again with its data and ends the leg then.
+    for (const [y, x] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      if (x.st.finished) {
+        void x.conn.doneReading().catch(() => undefined);
+        if (y.st.ended)
+          void y.conn.doneWriting().then(
+            () => y.conn.socket.end(),
+            () => undefined,
+          );
+      } else if (y.st.ended) {
+        y.st.ended = false;
+      }
+    }
   }
 
   private relay(pair: Pair, from: Leg, to: Leg, buf: Buffer): void {
@@ -358,6 +404,7 @@ export class TcprProxy {
       from.conn.socket.destroy();
       return;
     }
+    if (to.st.ended || to.conn.socket.writableEnded) return; // a dead remote: input discarded
     to.writePos += buf.length;
     this.st.relayedBytes += buf.length;
     if (!to.conn.socket.write(buf)) {
@@ -366,22 +413,52 @@ export class TcprProxy {
     }
   }
 
-  /** No target: the client's connection is closed in order; its input is discarded. */
-  private async refuse(pair: Pair, a: Leg): Promise<void> {
-    pair.closing = true;
-    a.conn.socket.on('data', () => undefined);
-    a.conn.socket.on('error', () => undefined);
+  /**
+   * A leg's socket closed without its close sequence. TCPR resets the socket of a failed
+   * connection (`nonstop tcpr kill`): recover. A remote's RST (TCPR delivers it and keeps the
+   * entry, not failed) cannot be recovered: the other side is closed in order.
+   */
+  private async legLost(pair: Pair, leg: Leg): Promise<void> {
+    let failed = true;
     try {
-      await a.conn.doneReading();
-      await this.endLeg(pair, a);
-    } finally {
-      setTimeout(() => {
-        this.pairs.delete(pair.st.id);
-        this.persist();
-        a.conn.socket.destroy();
-        void a.conn.done().catch(() => undefined);
-      }, 1000).unref();
+      failed = (await leg.conn.state()).failed;
+    } catch {
+      // unknown (the middlebox restarted) or no answer: recover
     }
+    if (failed) {
+      void this.resync(`leg ${leg.name} of pair ${pair.st.id} was reset by TCPR`);
+      return;
+    }
+    this.o.log.warn('the remote reset its connection: closing the other side in order', {
+      pair: pair.st.id,
+      leg: leg.name,
+    });
+    await this.abandon(pair, [leg]);
+  }
+
+  /** Ends a pair in order from the proxy's side: FIN to the live legs, input discarded. */
+  private async abandon(pair: Pair, dead: Leg[]): Promise<void> {
+    pair.closing = true;
+    this.pairs.delete(pair.st.id);
+    this.persist();
+    for (const l of pair.legs()) {
+      if (dead.includes(l)) continue;
+      l.conn.socket.on('data', () => undefined);
+      await l.conn.doneReading().catch(() => undefined);
+      await this.endLeg(pair, l).catch(() => undefined);
+    }
+    this.retire(pair);
+  }
+
+  /** Forgets a closed pair in TCPR a moment later (its last FIN/ACK exchange passes first). */
+  private retire(pair: Pair): void {
+    this.st.closed++;
+    setTimeout(() => {
+      for (const l of pair.legs()) {
+        l.conn.socket.destroy();
+        void l.conn.done().catch(() => undefined);
+      }
+    }, 1000).unref();
   }
 
   /** The other side's input ended: end this leg with a real FIN (done_writing first). */
@@ -390,7 +467,7 @@ export class TcprProxy {
     await leg.conn.doneWriting();
     leg.st.ended = true;
     leg.st.record = leg.conn.record();
-    this.persist();
+    if (this.pairs.get(pair.st.id) === pair) this.persist();
     leg.conn.socket.end();
   }
 
@@ -398,6 +475,7 @@ export class TcprProxy {
   private async tick(): Promise<void> {
     if (this.ticking || this.resyncing || this.stopped) return;
     this.ticking = true;
+    const g = this.gen;
     try {
       const now = performance.now();
       // Idle pairs are still asked once a second: that is how a middlebox restart shows.
@@ -405,32 +483,45 @@ export class TcprProxy {
         (p) => p.a && p.b && !p.closing && (p.busy() || now - p.lastQuery >= 1000),
       );
       for (const p of active) p.lastQuery = now;
-      const changed: [Pair, Leg, number][] = [];
+      const changed: [Leg, number][] = [];
+      const flags: Promise<void>[] = [];
       await Promise.all(
         active.map(async (p) => {
           const [a, b] = [p.a!, p.b!];
           const [sa, sb] = await Promise.all([a.conn.state(), b.conn.state()]);
+          if (g !== this.gen) return;
           a.acked = ackedOutput(sa.peer, a);
           b.acked = ackedOutput(sb.peer, b);
           for (const [x, y, sx] of [
             [a, b, sa],
             [b, a, sb],
           ] as const) {
-            if (x.st.finished) continue;
+            // Lost UDP updates are sent again: a done flag TCPR does not have, or a
+            // checkpoint (a connection that then goes quiet would never get its last ACK).
+            if (x.st.ended && !sx.hard.doneWriting) flags.push(x.conn.doneWriting());
+            if (x.st.finished) {
+              if (!sx.hard.doneReading) flags.push(x.conn.doneReading());
+              continue;
+            }
             const next = Math.min(y.acked, x.readPos);
-            if (next > x.st.ckpt) changed.push([p, x, next]);
-            // A lost checkpoint update (UDP) would leave the remote without its last ACK
-            // on a connection that then goes quiet: send it again.
-            else if (sub32(sx.hard.ack, x.inBase) < x.st.ckpt) changed.push([p, x, x.st.ckpt]);
+            if (next > x.st.ckpt) changed.push([x, next]);
+            else if (near(x.st.ckpt, sub32(sx.hard.ack, x.inBase)) < x.st.ckpt) {
+              changed.push([x, x.st.ckpt]);
+            }
           }
         }),
       );
+      if (g !== this.gen) return;
       if (changed.length > 0) {
-        for (const [, leg, next] of changed) leg.st.ckpt = next;
-        this.persist();
-        await Promise.all(changed.map(([, leg, next]) => leg.conn.checkpoint(next)));
+        for (const [leg, next] of changed) leg.st.ckpt = next;
+        this.persist(); // durable first, then TCPR (which lets the remotes see the ACKs)
+        await Promise.all(changed.map(([leg, next]) => leg.conn.checkpoint(next)));
       }
-      for (const p of active) await this.closeWays(p);
+      await Promise.all(flags);
+      for (const p of active) {
+        if (g !== this.gen) return;
+        await this.closeWays(p, g);
+      }
     } catch (e) {
       if (e instanceof TcprClientError && e.code === 'ERR_TCPR_UNKNOWN_CONNECTION') {
         void this.resync('TCPR lost its state (middlebox restarted)');
@@ -443,46 +534,43 @@ export class TcprProxy {
   }
 
   /** done_reading once a finished input is relayed and acknowledged; forget closed pairs. */
-  private async closeWays(p: Pair): Promise<void> {
+  private async closeWays(p: Pair, g: number): Promise<void> {
     const [a, b] = [p.a!, p.b!];
     for (const [x, y] of [
       [a, b],
       [b, a],
     ] as const) {
-      if (x.eof && !x.st.finished && y.acked >= y.writePos) {
-        await x.conn.checkpoint(x.readPos);
+      if (x.eof && !x.st.finished && y.acked >= y.writePos && y.writePos >= x.readPos) {
+        // Persisted first: a recovery then takes the FIN as consumed (checkpoint + 1).
         x.st.ckpt = x.readPos;
-        await x.conn.doneReading();
         x.st.finished = true;
         x.st.record = x.conn.record();
         this.persist();
+        await x.conn.checkpoint(x.readPos);
+        if (g !== this.gen) return;
+        await x.conn.doneReading();
+        if (g !== this.gen) return;
       }
     }
     if (a.st.finished && b.st.finished && a.st.ended && b.st.ended && !p.closing) {
       p.closing = true;
       this.o.log.info('connection closed', { pair: p.st.id });
-      this.st.closed++;
-      // Let the last FIN/ACK exchange pass before TCPR forgets the connection.
-      setTimeout(() => {
-        this.pairs.delete(p.st.id);
-        this.persist();
-        for (const l of [a, b]) {
-          l.conn.socket.destroy();
-          void l.conn.done().catch(() => undefined);
-        }
-      }, 1000).unref();
+      this.pairs.delete(p.st.id);
+      this.persist();
+      this.retire(p);
     }
   }
 
-  /** Recovers every pair (at start, and when TCPR lost its state or a leg broke). */
-  private async resync(why: string): Promise<void> {
-    if (this.resyncing || this.stopped) return;
-    this.resyncing = true;
+  /** Recovers every pair (when TCPR lost its state or reset a leg), then listens again. */
+  private resync(why: string): Promise<void> {
+    if (this.resyncing || this.stopped) return this.resyncing ?? Promise.resolve();
+    this.gen++;
     this.o.log.warn(`${why}: recovering every connection`);
-    try {
+    const run = async (): Promise<void> => {
       const server = this.server;
       this.server = undefined;
       server?.close(); // frees the listening port now (accepted legs reconnect from it)
+      await Promise.allSettled([...this.tasks]);
       while (!this.stopped) {
         try {
           await this.recoverAll();
@@ -493,67 +581,86 @@ export class TcprProxy {
           await new Promise((r) => setTimeout(r, 200));
         }
       }
-    } finally {
-      this.resyncing = false;
-    }
+    };
+    this.resyncing = run().finally(() => (this.resyncing = undefined));
+    return this.resyncing;
   }
 
   private async recoverAll(): Promise<void> {
-    const lost: number[] = [];
+    const lost: Pair[] = [];
     await Promise.all(
       [...this.pairs.values()].map(async (p) => {
         if (p.closing) return;
-        try {
-          await this.recoverPair(p);
-        } catch (e) {
-          this.o.log.error('connection could not be recovered: giving it up', {
-            pair: p.st.id,
-            error: String(e),
-          });
-          lost.push(p.st.id);
+        for (let i = 0; ; i++) {
+          try {
+            await this.recoverPair(p);
+            return;
+          } catch (e) {
+            const permanent = e instanceof TcprClientError && e.code === 'ERR_TCPR_RECORD';
+            if (permanent || i >= 4 || this.stopped) {
+              this.o.log.error('connection could not be recovered: closing it in order', {
+                pair: p.st.id,
+                error: String(e),
+              });
+              lost.push(p);
+              return;
+            }
+            this.o.log.warn('recovery failed; retrying', { pair: p.st.id, error: String(e) });
+            await new Promise((r) => setTimeout(r, 300));
+          }
         }
       }),
     );
-    for (const id of lost) {
-      const p = this.pairs.get(id)!;
-      this.pairs.delete(id);
-      for (const l of p.legs()) {
-        l.conn.socket.destroy();
-        await l.conn.done().catch(() => undefined);
-      }
-    }
+    for (const p of lost) await this.abandon(p, []);
     this.persist();
   }
 
   private async recoverPair(p: Pair): Promise<void> {
     const t0 = process.hrtime.bigint();
     const leg = async (name: 'A' | 'B', st: LegState, old?: Leg): Promise<Leg> => {
-      const r = await recoverConnection(this.o.channel, st.record, st.ckpt, {
-        ...(old ? { oldSocket: old.conn.socket } : {}),
-      });
+      // After done_reading TCPR's checkpoint covers the remote's FIN too.
+      const r = await recoverConnection(
+        this.o.channel,
+        st.record,
+        st.ckpt + (st.finished ? 1 : 0),
+        {
+          ...(old ? { oldSocket: old.conn.socket } : {}),
+        },
+      );
       st.record = r.conn.record();
       return new Leg(name, r.conn, st, r.writeOffset);
     };
     for (const l of p.legs()) l.conn.socket.removeAllListeners('close');
-    const [a, b] = await Promise.all([
+    const [ra, rb] = await Promise.allSettled([
       leg('A', p.st.a, p.a),
-      p.st.b ? leg('B', p.st.b, p.b) : undefined,
+      p.st.b ? leg('B', p.st.b, p.b) : Promise.resolve(undefined),
     ]);
-    p.a = a;
-    p.b = b;
-    this.st.recovered++;
+    // A leg that did recover is kept (a retry resets it as the old socket).
+    if (ra.status === 'fulfilled') p.a = ra.value;
+    if (rb.status === 'fulfilled' && rb.value) p.b = rb.value;
+    if (ra.status === 'rejected') throw ra.reason;
+    if (rb.status === 'rejected') throw rb.reason;
+    const a = ra.value;
+    let b = rb.value;
     if (!b) {
       // Died between the accept and the connect to the target: connect now (nothing relayed).
       const conn = await this.connectTarget();
       p.st.b = legState(conn);
       this.persist();
-      p.b = new Leg('B', conn, p.st.b, 0);
+      b = new Leg('B', conn, p.st.b, 0);
     }
+    p.b = b;
+    // Offsets are counted past 2^32; TCPR's are modulo 2^32: unwrap near what is known.
+    a.readPos = near(a.st.ckpt, a.readPos);
+    b.readPos = near(b.st.ckpt, b.readPos);
+    a.writePos = a.acked = near(b.st.ckpt, a.writePos);
+    b.writePos = b.acked = near(a.st.ckpt, b.writePos);
+    this.st.recovered++;
     this.o.log.info('connection recovered', {
       pair: p.st.id,
       ms: Number(process.hrtime.bigint() - t0) / 1e6,
       a: { read: a.readPos, write: a.writePos },
-      b: { read: p.b?.readPos, write: p.b?.writePos },
+      b: { read: b.readPos, write: b.writePos },
     });
     this.attach(p);
   }
@@ -563,10 +670,15 @@ function legState(conn: TcprConnection): LegState {
   return { record: conn.record(), ckpt: 0, ended: false, finished: false };
 }
 
+/** The offset ≡ `wrapped` (mod 2^32) nearest to `known` (streams may pass 4 GiB). */
+function near(known: number, wrapped: number): number {
+  return known + ((wrapped - known) | 0);
+}
+
 /** Output offset the remote acknowledged, from TCPR's view of its last ACK. */
 function ackedOutput(peer: { ack: number; haveAck: boolean }, leg: Leg): number {
   if (!peer.haveAck) return leg.acked;
-  const off = sub32(peer.ack, leg.outBase);
+  const off = near(leg.acked, sub32(peer.ack, leg.outBase));
   // Our FIN takes one sequence number; offsets count data only. Never beyond what we wrote.
   return Math.max(leg.acked, Math.min(off, leg.writePos));
 }

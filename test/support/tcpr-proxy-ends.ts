@@ -3,8 +3,9 @@
 // The client opens connection k to the proxy from port clientBasePort + k and sends a
 // 4-byte header (k) and its deterministic stream; the server (the proxy's target) reads
 // the header and sends its own stream back. Each side hashes what it receives, closes its
-// sending side (FIN) once it has sent and received everything, and records errors, a FIN
-// that came too early, and the final FIN. `<side>-result.json` is rewritten on every event.
+// sending side (FIN) once it has sent and received everything (the client with `halfClose`
+// as soon as it has sent), and records errors, a FIN that came too early, and the final
+// FIN. With `resetAfter` the server resets connection 0 midway. `<side>-result.json` is rewritten on every event.
 
 import { createHash, type Hash } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -14,7 +15,13 @@ import { streamBytes } from './tcpr-stream.js';
 
 export interface ProxyEndsConfig {
   connections: number;
-  bytes: number;
+  /** Bytes the client sends per connection, and the server. */
+  clientBytes: number;
+  serverBytes: number;
+  /** The client closes its sending side (FIN) as soon as it sent everything. */
+  halfClose?: boolean;
+  /** The server resets connection 0 (RST) once it received this many bytes. */
+  resetAfter?: number;
   chunk: number;
   tickMs: number;
   clientSeed: number;
@@ -60,14 +67,24 @@ function serve(sock: Socket, k: number, h: Hash, first?: Buffer): void {
   };
   results[k] = r;
   const mySeed = (side === 'client' ? cfg.clientSeed : cfg.serverSeed) + k;
+  const toSend = side === 'client' ? cfg.clientBytes : cfg.serverBytes;
+  const toGet = side === 'client' ? cfg.serverBytes : cfg.clientBytes;
   const maybeEnd = (): void => {
-    if (r.sent === cfg.bytes && r.received === cfg.bytes && !sock.writableEnded) sock.end();
+    const early = side === 'client' && cfg.halfClose === true;
+    if (r.sent === toSend && (early || r.received === toGet) && !sock.writableEnded) sock.end();
   };
   const onData = (b: Buffer): void => {
     h.update(b);
     r.received += b.length;
-    if (r.received > cfg.bytes) r.errors.push(`received ${r.received} > ${cfg.bytes}`);
-    if (r.received === cfg.bytes) {
+    if (r.received > toGet) r.errors.push(`received ${r.received} > ${toGet}`);
+    if (side === 'server' && k === 0 && cfg.resetAfter !== undefined) {
+      if (r.received >= cfg.resetAfter && !sock.destroyed) {
+        sock.resetAndDestroy();
+        report();
+        return;
+      }
+    }
+    if (r.received === toGet) {
       r.sha256 = h.digest('hex');
       maybeEnd();
       report();
@@ -76,7 +93,7 @@ function serve(sock: Socket, k: number, h: Hash, first?: Buffer): void {
   if (first && first.length > 0) onData(first);
   sock.on('data', onData);
   sock.on('end', () => {
-    if (r.received < cfg.bytes) r.earlyEnd = true;
+    if (r.received < toGet) r.earlyEnd = true;
     else r.gotEnd = true;
     report();
   });
@@ -85,8 +102,8 @@ function serve(sock: Socket, k: number, h: Hash, first?: Buffer): void {
     report();
   });
   void (async () => {
-    while (r.sent < cfg.bytes && !sock.destroyed) {
-      const n = Math.min(cfg.chunk, cfg.bytes - r.sent);
+    while (r.sent < toSend && !sock.destroyed) {
+      const n = Math.min(cfg.chunk, toSend - r.sent);
       const ok = sock.write(streamBytes(mySeed, r.sent, n));
       r.sent += n;
       if (!ok) await new Promise((res) => sock.once('drain', res));
