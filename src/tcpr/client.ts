@@ -2,8 +2,8 @@
 // of spec §2.5, recovery walk-throughs §2.6). Two layers:
 //
 // - `TcprChannel`: the side channel over UDP (`node:dgram`) to the TCPR middlebox (default
-//   198.18.0.1 / 2001:db8::1, port 7780). `query`, `update`, `restore`, `listen`, `list`,
-//   with per-try timeouts, retransmission, an optional shared key (HMAC, sequence numbers
+//   198.18.0.1 / 2001:db8::1, port 7780). `query`, `update`, `updateAndQuery`, `restore`,
+//   `listen`, `list`, with per-try timeouts, retransmission, an optional shared key (HMAC, sequence numbers
 //   from wall-clock microseconds) and typed errors (`TcprClientError`, stable `code`).
 // - Protected connections: `connectProtected` (client side), `listenProtected` +
 //   `acceptProtected` (server side: the listener is registered before accept),
@@ -32,12 +32,21 @@
 // record keeps each stream's base sequence number in the peer's numbering, so an offset is
 // `seq − base` modulo 2^32 (streams longer than 4 GiB need the caller to count wraps).
 //
-// Replies are matched to requests by socket: every request uses its own ephemeral UDP
-// socket, so a late duplicate reply to a retransmitted query can never be taken as the
-// answer to a later one (the recovery query after reconnecting must not see a stale delta).
+// Replies are matched to requests by socket: every exchange uses its own ephemeral UDP
+// socket, never used again, so a late duplicate reply to a retransmitted query can never be
+// taken as the answer to a later one (the recovery query after reconnecting must not see a
+// stale delta). The channel binds the next exchanges' sockets ahead of time, while it is
+// idle, so a request costs no bind. Fire-and-forget updates share one long-lived socket:
+// nothing is ever read from it.
+//
+// Recovery is two steps that each wait for the middlebox (the network round trips, and on
+// an idle machine the wake-ups, are most of its time): `update {failed, ack}` with a query
+// behind it in the same exchange (TCPR handles a sender's datagrams in order, so the state
+// answered is the state after the update; `unknown` → restore), then the reconnect with the
+// splice query sent right behind the SYN. See recoverConnection.
 
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { connect as tcpConnect, isIPv6, type Server, type Socket } from 'node:net';
+import { connect as tcpConnect, isIPv6, Socket, type Server } from 'node:net';
 import { formatAddr, parseAddr } from '../lib/ip.js';
 import { add32, seqLt, sub32, type ConnectionSnapshot, type SavedState } from './connection.js';
 import {
@@ -52,6 +61,13 @@ import {
 } from './control-codec.js';
 
 export const TCPR_CHANNEL = { v4: '198.18.0.1', v6: '2001:db8::1', port: 7780 } as const;
+
+/** Sockets a channel keeps ready for its next exchanges. */
+const SPARES = 2;
+/** The channel tidies up (closes used sockets, binds spares) once quiet this long. */
+const IDLE_MS = 2;
+/** Used sockets left open until then, at most. */
+const MAX_RETIRED = 32;
 
 export type TcprClientErrorCode =
   | 'ERR_TCPR_TIMEOUT'
@@ -89,7 +105,11 @@ export interface ChannelOptions {
   localAddress?: string;
 }
 
-/** The UDP side channel to one TCPR middlebox. Stateless apart from the sequence counter. */
+/**
+ * The UDP side channel to one TCPR middlebox. Every exchange has a socket of its own (see
+ * the top of this file), bound and connected ahead of time: a request costs no bind, and
+ * its datagrams leave before the call returns.
+ */
 export class TcprChannel {
   readonly address: string;
   readonly port: number;
@@ -99,6 +119,17 @@ export class TcprChannel {
   private lastSeq = 0;
   private closed = false;
   private readonly open = new Set<UdpSocket>();
+  /** Bound, connected and never used: the next exchanges' sockets. */
+  private readonly ready: UdpSocket[] = [];
+  /** Spares still being bound. */
+  private binding = 0;
+  /** Used: closed while the channel is idle (nothing is read from them any more). */
+  private readonly retired: UdpSocket[] = [];
+  /** Exchanges under way. */
+  private busy = 0;
+  private idle: NodeJS.Timeout | undefined;
+  /** Fire-and-forget updates go out on this one; nothing that arrives on it is read. */
+  private sender: Promise<UdpSocket> | undefined;
 
   constructor(private readonly opts: ChannelOptions = {}) {
     this.address = opts.address ?? (opts.family === 6 ? TCPR_CHANNEL.v6 : TCPR_CHANNEL.v4);
@@ -107,11 +138,12 @@ export class TcprChannel {
       typeof opts.key === 'string' ? Uint8Array.from(Buffer.from(opts.key, 'hex')) : opts.key;
     this.timeoutMs = opts.timeoutMs ?? 200;
     this.tries = opts.tries ?? 10;
+    this.tidy();
   }
 
   /** The connection's state, or ERR_TCPR_UNKNOWN_CONNECTION. */
   async query(conn: ConnRef): Promise<ConnectionSnapshot> {
-    const r = await this.request({ type: 'query', conn }, ['state', 'unknown']);
+    const r = await this.exchange([{ type: 'query', conn }], ['state', 'unknown']);
     if (r.type === 'state') return r.state;
     throw unknownError(conn);
   }
@@ -119,29 +151,51 @@ export class TcprChannel {
   /** Field-wise update. TCPR does not answer a successful update; an error reply that
    * arrives within `waitMs` (default 0: do not wait) is thrown. */
   async update(conn: ConnRef, fields: UpdateFields, waitMs = 0): Promise<void> {
-    if (waitMs <= 0) return this.send({ type: 'update', conn, fields });
-    await this.request({ type: 'update', conn, fields }, [], { tries: 1, timeoutMs: waitMs });
+    const msg: ControlMessage = { type: 'update', conn, fields };
+    if (waitMs > 0) await this.exchange([msg], [], { tries: 1, timeoutMs: waitMs });
+    else await this.send(msg);
+  }
+
+  /**
+   * An update and the state after it, in one exchange: the update and a query go out
+   * together (TCPR handles a sender's datagrams in order) and are re-sent together until
+   * the state comes. ERR_TCPR_REMOTE when TCPR refused the update (its error reply comes
+   * first), ERR_TCPR_UNKNOWN_CONNECTION when it has no such connection.
+   */
+  async updateAndQuery(conn: ConnRef, fields: UpdateFields): Promise<ConnectionSnapshot> {
+    const r = await this.exchange(
+      [
+        { type: 'update', conn, fields },
+        { type: 'query', conn },
+      ],
+      ['state'],
+    );
+    if (r.type === 'state') return r.state;
+    throw new TcprClientError('ERR_TCPR_BAD_REPLY', `unexpected ${r.type} reply to a query`);
   }
 
   /** Create (or overwrite the hard state of) an entry from saved state. */
   async restore(state: SavedState): Promise<void> {
-    await this.request({ type: 'restore', state }, ['ok']);
+    await this.exchange([{ type: 'restore', state }], ['ok']);
   }
 
   /** Register (or remove) a listener: peer SYNs to `spec.port` go to the internal addr/port. */
   async listen(spec: ListenSpec, remove = false): Promise<void> {
-    await this.request({ type: 'listen', listen: spec, remove }, ['ok']);
+    await this.exchange([{ type: 'listen', listen: spec, remove }], ['ok']);
   }
 
   async list(offset = 0): Promise<{ total: number; conns: ConnectionSnapshot[] }> {
-    const r = await this.request({ type: 'list', offset }, ['list-reply']);
+    const r = await this.exchange([{ type: 'list', offset }], ['list-reply']);
     return r.type === 'list-reply' ? { total: r.total, conns: r.conns } : { total: 0, conns: [] };
   }
 
   close(): void {
     this.closed = true;
+    clearTimeout(this.idle);
     for (const s of this.open) s.close();
     this.open.clear();
+    this.ready.length = this.retired.length = 0;
+    this.sender = undefined;
   }
 
   private encode(msg: ControlMessage): Uint8Array {
@@ -151,18 +205,55 @@ export class TcprChannel {
     return encodeControl(msg, this.key ? { key: this.key, seq } : {});
   }
 
-  private async socket(): Promise<UdpSocket> {
-    if (this.closed) throw new TcprClientError('ERR_TCPR_CLOSED', 'TCPR channel is closed');
+  /**
+   * A socket bound to an ephemeral port and connected to the channel: it sends without an
+   * address lookup and the kernel hands it only datagrams from the channel. Unreferenced:
+   * an idle channel does not keep the process alive.
+   */
+  private bind(): Promise<UdpSocket> {
     const s = createSocket(isIPv6(this.address) ? 'udp6' : 'udp4');
     this.open.add(s);
-    await new Promise<void>((resolve, reject) => {
-      s.once('error', reject);
+    const bound = new Promise<UdpSocket>((resolve, reject) => {
+      const failed = (e: Error): void => {
+        this.release(s);
+        reject(e);
+      };
+      s.once('error', failed);
+      s.once('close', () => reject(closedError()));
       s.bind({ address: this.opts.localAddress, port: 0 }, () => {
-        s.off('error', reject);
-        resolve();
+        s.connect(this.port, this.address, (e?: Error) => {
+          if (e) return failed(e);
+          s.off('error', failed);
+          // ICMP errors reported on a connected socket: the retransmissions carry on, as
+          // they would on an unconnected one (which never hears of them).
+          s.on('error', () => undefined);
+          s.unref();
+          resolve(s);
+        });
       });
     });
-    return s;
+    bound.catch(() => undefined); // a spare's error is its taker's
+    return bound;
+  }
+
+  /**
+   * While no exchange waits for a reply (work meanwhile delays the reply's handling: by
+   * about 60 µs for a bind, measured): closes the used sockets and binds spares, two, so
+   * that a recovery's exchanges find theirs. A spare that fails to bind is dropped.
+   */
+  private tidy(): void {
+    if (this.closed || this.busy > 0) return;
+    for (const s of this.retired.splice(0)) this.release(s);
+    while (this.ready.length + this.binding < SPARES) {
+      this.binding++;
+      this.bind().then(
+        (s) => {
+          this.binding--;
+          this.ready.push(s);
+        },
+        () => this.binding--,
+      );
+    }
   }
 
   private release(s: UdpSocket): void {
@@ -170,77 +261,103 @@ export class TcprChannel {
   }
 
   private async send(msg: ControlMessage): Promise<void> {
-    const s = await this.socket();
-    try {
-      await new Promise<void>((resolve, reject) =>
-        s.send(this.encode(msg), this.port, this.address, (e) => (e ? reject(e) : resolve())),
-      );
-    } finally {
-      this.release(s);
+    if (this.closed) throw closedError();
+    if (!this.sender) {
+      const p = this.bind();
+      this.sender = p;
+      const forget = (): void => {
+        if (this.sender === p) this.sender = undefined;
+      };
+      p.then((s) => s.once('close', forget), forget);
     }
+    const s = await this.sender;
+    await new Promise<void>((resolve, reject) =>
+      s.send(this.encode(msg), (e) => (e ? reject(e) : resolve())),
+    );
   }
 
-  /** Sends `msg` (retransmitting) until a reply of one of `expect` types or an error comes.
-   * With `expect` empty, silence is success. */
-  private async request(
-    msg: ControlMessage,
+  /**
+   * One exchange on a socket of its own: sends `msgs` in order (all of them again every
+   * `timeoutMs`, up to `tries` times) until a reply of one of `expect` types, an `unknown`
+   * or an `error` comes. With `expect` empty, silence is success. With a spare ready, the
+   * datagrams are sent before this returns.
+   */
+  private async exchange(
+    msgs: readonly ControlMessage[],
     expect: readonly ControlMessage['type'][],
     o: { tries?: number; timeoutMs?: number } = {},
   ): Promise<ControlMessage> {
+    if (this.closed) throw closedError();
     const tries = o.tries ?? this.tries;
     const timeoutMs = o.timeoutMs ?? this.timeoutMs;
-    const s = await this.socket();
-    try {
-      return await new Promise<ControlMessage>((resolve, reject) => {
-        let n = 0;
-        let timer: NodeJS.Timeout | undefined;
-        const finish = (e: Error | undefined, m?: ControlMessage): void => {
-          clearTimeout(timer);
-          s.off('message', onMessage);
-          if (e) reject(e);
-          else resolve(m!);
-        };
-        const onMessage = (data: Buffer): void => {
-          const d = decodeControl(data, this.key ? { key: this.key } : {});
-          if (!d.ok) return; // not for us, or forged: keep waiting
-          const m = d.value.msg;
-          if (m.type === 'error') {
-            finish(
-              new TcprClientError(
-                'ERR_TCPR_REMOTE',
-                `TCPR refused ${msg.type}: ${m.code}: ${m.message}`,
-                m.code,
-              ),
-            );
-          } else if (m.type === 'unknown' && !expect.includes('unknown')) {
-            finish(unknownError(m.conn));
-          } else if (expect.includes(m.type)) {
-            finish(undefined, m);
-          }
-          // Anything else (a no-state notice, a stray reply) is ignored.
-        };
-        const attempt = (): void => {
-          if (n++ >= tries) {
-            if (expect.length === 0) return finish(undefined, { type: 'ok' });
-            return finish(
-              new TcprClientError(
-                'ERR_TCPR_TIMEOUT',
-                `no answer to ${msg.type} from TCPR at ${this.address}:${this.port} after ${tries} tries of ${timeoutMs} ms; is the middlebox running and the side channel routed to it?`,
-              ),
-            );
-          }
-          s.send(this.encode(msg), this.port, this.address, (e) => {
+    const what = msgs.map((m) => m.type).join('+');
+    const s = this.ready.pop() ?? (await this.bind());
+    this.busy++;
+    return new Promise<ControlMessage>((resolve, reject) => {
+      let n = 0;
+      let timer: NodeJS.Timeout | undefined;
+      let done = false;
+      const finish = (e: Error | undefined, m?: ControlMessage): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        s.removeListener('message', onMessage);
+        s.removeListener('close', onClose);
+        // Never used again: a late duplicate reply can only reach a socket nobody reads.
+        if (this.retired.push(s) > MAX_RETIRED) this.release(this.retired.shift()!);
+        if (--this.busy === 0) {
+          clearTimeout(this.idle);
+          this.idle = setTimeout(() => this.tidy(), IDLE_MS).unref();
+        }
+        if (e) reject(e);
+        else resolve(m!);
+      };
+      const onMessage = (data: Buffer): void => {
+        const d = decodeControl(data, this.key ? { key: this.key } : {});
+        if (!d.ok) return; // forged, or not a reply: keep waiting
+        const m = d.value.msg;
+        if (m.type === 'error') {
+          finish(
+            new TcprClientError(
+              'ERR_TCPR_REMOTE',
+              `TCPR refused ${what}: ${m.code}: ${m.message}`,
+              m.code,
+            ),
+          );
+        } else if (m.type === 'unknown' && !expect.includes('unknown')) {
+          finish(unknownError(m.conn));
+        } else if (expect.includes(m.type)) {
+          finish(undefined, m);
+        }
+        // Anything else (a no-state notice, a stray reply) is ignored.
+      };
+      const onClose = (): void => finish(closedError()); // the channel was closed
+      const attempt = (): void => {
+        if (n++ >= tries) {
+          if (expect.length === 0) return finish(undefined, { type: 'ok' });
+          return finish(
+            new TcprClientError(
+              'ERR_TCPR_TIMEOUT',
+              `no answer to ${what} from TCPR at ${this.address}:${this.port} after ${tries} tries of ${timeoutMs} ms; is the middlebox running and the side channel routed to it?`,
+            ),
+          );
+        }
+        for (const msg of msgs) {
+          s.send(this.encode(msg), (e) => {
             if (e) finish(e);
           });
-          timer = setTimeout(attempt, timeoutMs);
-        };
-        s.on('message', onMessage);
-        attempt();
-      });
-    } finally {
-      this.release(s);
-    }
+        }
+        timer = setTimeout(attempt, timeoutMs);
+      };
+      s.on('message', onMessage);
+      s.once('close', onClose);
+      attempt();
+    });
   }
+}
+
+function closedError(): TcprClientError {
+  return new TcprClientError('ERR_TCPR_CLOSED', 'TCPR channel is closed');
 }
 
 function unknownError(conn: ConnRef): TcprClientError {
@@ -324,10 +441,16 @@ export class TcprConnection {
     const ack = add32(this.rec.inBase, offset);
     this.ckpt = offset;
     this.saved = { ...this.saved, hard: { ...this.saved.hard, ack } };
+    if (!confirm) return this.channel.update(this.ref, { ack });
     for (let i = 0; ; i++) {
-      await this.channel.update(this.ref, { ack });
-      if (!confirm) return;
-      const s = await this.channel.query(this.ref);
+      let s: ConnectionSnapshot;
+      try {
+        s = await this.channel.updateAndQuery(this.ref, { ack });
+      } catch (e) {
+        // TCPR is already ahead (e.g. done reading raised it): nothing to confirm.
+        if (e instanceof TcprClientError && e.remoteCode === 'checkpoint-regression') return;
+        throw e;
+      }
       if (sub32(s.hard.ack, ack) < 0x80000000) return;
       if (i >= 5) {
         throw new TcprClientError('ERR_TCPR_TIMEOUT', `checkpoint ${offset} not taken by TCPR`);
@@ -366,7 +489,14 @@ export async function connectProtected(
   channel: TcprChannel,
   o: ConnectProtectedOptions,
 ): Promise<TcprConnection> {
-  const socket = await tcpDial(o.host, o.port, o.localAddress, o.localPort, o.timeoutMs ?? 5000);
+  const socket = await tcpDial(
+    undefined,
+    o.host,
+    o.port,
+    o.localAddress,
+    o.localPort,
+    o.timeoutMs ?? 5000,
+  );
   return adopt(channel, socket);
 }
 
@@ -464,55 +594,59 @@ export async function recoverConnection(
     externalAddr: saved.externalAddr,
   };
   const deadline = Date.now() + (o.timeoutMs ?? 10_000);
-  let known = true;
+  // Before the SYN, TCPR's checkpoint becomes our durable read offset (a crash between
+  // persisting and checkpointing left it behind), so the splice starts the new socket's
+  // input exactly where we stopped. Had we checkpointed it only after the splice, TCPR
+  // would acknowledge to the peer bytes the new socket never received: the peer would
+  // not send them again and the socket would wait for them forever.
+  const ack = add32(rec.inBase, readOffset);
+  let before: ConnectionSnapshot | undefined;
+  let unused: Socket | undefined;
   try {
-    await channel.query(ref);
+    const marked = markFailed(channel, ref, ack, readOffset, rec.inBase);
+    unused = new Socket(); // while the datagrams are on their way
+    before = await marked;
   } catch (e) {
     if (!(e instanceof TcprClientError) || e.code !== 'ERR_TCPR_UNKNOWN_CONNECTION') throw e;
-    known = false;
   }
-  if (!known) {
+  if (!before) {
     // Stateless recovery (spec §2.6): TCPR re-creates the entry from our hard state; the
     // reconnect's SYN then reaches the peer, whose challenge ACK lets TCPR splice.
-    const ack = add32(rec.inBase, readOffset);
     await channel.restore({ ...saved, hard: { ...saved.hard, ack } });
-  } else {
-    // Before the SYN, TCPR's checkpoint becomes our durable read offset (a crash between
-    // persisting and checkpointing left it behind), so the splice starts the new socket's
-    // input exactly where we stopped. Had we checkpointed it only after the splice, TCPR
-    // would acknowledge to the peer bytes the new socket never received: the peer would
-    // not send them again and the socket would wait for them forever.
-    const ack = add32(rec.inBase, readOffset);
-    for (let i = 0; ; i++) {
-      await channel.update(ref, { failed: true, ack });
-      const s = await channel.query(ref);
-      if (s.failed && s.hard.ack === ack) break;
-      if (seqLt(ack, s.hard.ack)) {
-        throw new TcprClientError(
-          'ERR_TCPR_RECORD',
-          `TCPR's checkpoint (offset ${sub32(s.hard.ack, rec.inBase)}) is ahead of the app's durable read offset ${readOffset}: the app acknowledged input it did not persist`,
-        );
-      }
-      if (i >= 5) {
-        throw new TcprClientError('ERR_TCPR_TIMEOUT', 'TCPR did not take the recovery update');
-      }
-    }
   }
+  // Fast recovery: TCPR answers our SYN itself and fixes the splice (delta) when it sees
+  // it, so the query for it can follow the SYN instead of waiting for the handshake.
+  // Its answer counts if it shows the SYN taken (synSent, or failed cleared by the
+  // handshake) and the SYN was sent once: a retransmitted SYN (after 1 s, Linux's initial
+  // RTO) would fix the splice again, at the peer's ACK of that moment.
+  const fast = before !== undefined && before.peer.haveAck && !before.synSent;
+  let early: Promise<ConnectionSnapshot | undefined> | undefined;
   o.oldSocket?.resetAndDestroy();
   let socket: Socket | undefined;
   let lastErr: unknown;
-  while (!socket && Date.now() < deadline) {
+  let dialedAt = 0;
+  for (let attempt = 0; !socket && Date.now() < deadline; attempt++) {
+    dialedAt = performance.now();
     try {
+      const made = unused;
+      unused = undefined;
       socket = await tcpDial(
+        made,
         rec.peerAddress,
         rec.peerPort,
         rec.localAddress,
         rec.localPort,
         Math.max(100, deadline - Date.now()),
+        fast && attempt === 0
+          ? () => {
+              early = channel.query(ref).catch(() => undefined);
+            }
+          : undefined,
       );
     } catch (e) {
       // The dead incarnation's socket may still hold the 4-tuple until TCPR resets it.
       lastErr = e;
+      early = undefined; // it followed a SYN of the failed attempt
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -522,8 +656,10 @@ export async function recoverConnection(
       `recovery connect ${rec.localAddress}:${rec.localPort} → ${rec.peerAddress}:${rec.peerPort} failed: ${String(lastErr)}`,
     );
   }
+  const once = performance.now() - dialedAt < SYN_RTO_MS / 2;
+  const e = once ? await early : undefined;
   // Before anything is written: seq − delta is where the new socket's output starts.
-  const s = await channel.query(ref);
+  const s = e && (e.synSent || !e.failed) ? e : await channel.query(ref);
   const writeOffset = sub32(sub32(s.seq, s.delta), rec.outBase);
   const readBase = sub32(s.hard.ack, rec.inBase);
   const skip = readOffset - readBase;
@@ -546,15 +682,60 @@ export async function recoverConnection(
   return { conn, writeOffset, skip };
 }
 
+/**
+ * Marks the connection failed with its checkpoint at `ack`, confirmed by the state in the
+ * same exchange (re-sent while the update did not take). ERR_TCPR_UNKNOWN_CONNECTION when
+ * TCPR has no state; ERR_TCPR_RECORD when its checkpoint is ahead of ours.
+ */
+async function markFailed(
+  channel: TcprChannel,
+  ref: ConnRef,
+  ack: number,
+  readOffset: number,
+  inBase: number,
+): Promise<ConnectionSnapshot> {
+  const ahead = (tcpr: string) =>
+    new TcprClientError(
+      'ERR_TCPR_RECORD',
+      `TCPR's checkpoint (${tcpr}) is ahead of the app's durable read offset ${readOffset}: the app acknowledged input it did not persist`,
+    );
+  for (let i = 0; ; i++) {
+    let s: ConnectionSnapshot;
+    try {
+      s = await channel.updateAndQuery(ref, { failed: true, ack });
+    } catch (e) {
+      if (e instanceof TcprClientError && e.remoteCode === 'checkpoint-regression') {
+        throw ahead('it refused the update: checkpoint-regression');
+      }
+      throw e;
+    }
+    if (s.failed && s.hard.ack === ack) return s;
+    if (seqLt(ack, s.hard.ack)) throw ahead(`offset ${sub32(s.hard.ack, inBase)}`);
+    if (i >= 5) {
+      throw new TcprClientError('ERR_TCPR_TIMEOUT', 'TCPR did not take the recovery update');
+    }
+  }
+}
+
+/** Linux's initial SYN retransmission timeout (TCP_TIMEOUT_INIT). */
+const SYN_RTO_MS = 1000;
+
+/** Connects `made` (or a new socket); `afterSyn` runs once the SYN is under way. */
 function tcpDial(
+  made: Socket | undefined,
   host: string,
   port: number,
   localAddress: string | undefined,
   localPort: number | undefined,
   timeoutMs: number,
+  afterSyn?: () => void,
 ): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const s = tcpConnect({ host, port, localAddress, localPort, noDelay: true });
+    const to = { host, port, localAddress, localPort, noDelay: true };
+    // (noDelay is a constructor option: a made socket gets it set.)
+    const s = made ? made.setNoDelay(true).connect(to) : tcpConnect(to);
+    // net.connect to an IP address calls connect(2) on the next tick; this one runs after.
+    if (afterSyn) process.nextTick(afterSyn);
     const t = setTimeout(() => {
       s.destroy();
       reject(new TcprClientError('ERR_TCPR_CONNECT', `connect to ${host}:${port} timed out`));
