@@ -3,6 +3,7 @@
 // docs/tcpr.md § The proxy).
 
 import { readFileSync } from 'node:fs';
+import { splitHostPort } from '../lib/ip.js';
 import { isLogLevel, createLogger } from '../lib/log.js';
 import { TcprChannel } from '../tcpr/client.js';
 import { TcprProxy } from '../tcpr/proxy.js';
@@ -31,12 +32,10 @@ SIGTERM or SIGINT stop relaying and exit; the connections stay recoverable by th
 start with the same --state (an upgrade). SIGUSR1 writes the counters to the log.
 `;
 
+/** ADDR:PORT or [v6]:PORT (a host is required). */
 function hostPort(s: string | undefined): { host: string; port: number } | undefined {
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d+)$/.exec(s ?? '');
-  if (!m) return undefined;
-  const port = Number(m[3]);
-  if (!Number.isInteger(port) || port < 1 || port > 0xffff) return undefined;
-  return { host: (m[1] ?? m[2])!, port };
+  const hp = splitHostPort(s ?? '');
+  return hp?.host ? { host: hp.host, port: hp.port } : undefined;
 }
 
 export async function runProxy(argv: string[]): Promise<number> {

@@ -3,7 +3,7 @@
 // Unix control socket.
 
 import { readFileSync, writeFileSync } from 'node:fs';
-import { formatAddr, parseAddr } from '../lib/ip.js';
+import { formatAddr, parseAddr, splitHostPort } from '../lib/ip.js';
 import { createLogger } from '../lib/log.js';
 import { formatConfigError } from '../speaker/config/errors.js';
 import {
@@ -51,14 +51,10 @@ packet pump dies, so a supervisor restarts it.
 `;
 
 function hostPort(s: string): { addr?: Uint8Array; port: number } | undefined {
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d+)$/.exec(s) ?? /^()()(\d+)$/.exec(s);
-  if (!m) return undefined;
-  const port = Number(m[3]);
-  if (!Number.isInteger(port) || port < 1 || port > 0xffff) return undefined;
-  const text = m[1] || m[2];
-  if (!text) return { port };
-  const addr = parseAddr(text);
-  return addr ? { addr, port } : undefined;
+  const hp = splitHostPort(s);
+  if (!hp?.host) return hp;
+  const addr = parseAddr(hp.host);
+  return addr ? { addr, port: hp.port } : undefined;
 }
 
 /** `EXT:PORT-PEER:PORT` (or `PORT-PEER:PORT`) → ConnRef. */

@@ -114,6 +114,19 @@ export function parseAddr(s: string): Uint8Array | undefined {
   return s.includes(':') ? parseIPv6(s) : parseIPv4(s);
 }
 
+/**
+ * `HOST:PORT` or `[IPv6]:PORT` (or a bare `PORT`) → the host text (absent for a bare port)
+ * and the port (1–65535); undefined when malformed. The host is not resolved or checked.
+ */
+export function splitHostPort(s: string): { host?: string; port: number } | undefined {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d+)$/.exec(s) ?? /^()()(\d+)$/.exec(s);
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  if (!Number.isInteger(port) || port < 1 || port > 0xffff) return undefined;
+  const host = m[1] || m[2];
+  return host ? { host, port } : { port };
+}
+
 export function parsePrefix(s: string): Prefix | undefined {
   const slash = s.indexOf('/');
   if (slash < 0) return undefined;

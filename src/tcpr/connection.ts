@@ -374,11 +374,7 @@ export type ConnectionSnapshot = Pick<
 
 export function snapshot(c: Connection): ConnectionSnapshot {
   return {
-    internalAddr: c.internalAddr.slice(),
-    externalAddr: c.externalAddr.slice(),
-    peerAddr: c.peerAddr.slice(),
-    port: c.port,
-    hard: { ...c.hard },
+    ...savedState(c),
     delta: c.delta,
     ack: c.ack,
     fin: c.fin,

@@ -110,18 +110,9 @@ import {
   type MalformedReason,
 } from './packet.js';
 
-export type Side = 'app' | 'peer';
-/** A packet to write: to the app side (the protected application's stack) or the peer side. */
-export interface Emit {
-  to: Side;
-  packet: Uint8Array;
-}
-export interface PacketFilter {
-  /** An IP packet (v4 or v6, no link header) read from the app side. Returns packets to write; [] drops it. */
-  fromApp(packet: Uint8Array): Emit[];
-  /** An IP packet read from the peer side. */
-  fromPeer(packet: Uint8Array): Emit[];
-}
+// The contract with the packet pump is the pump's (types only: nothing of it runs here).
+import type { Emit, PacketFilter, Side } from '../net/packet-pump.js';
+export type { Emit, PacketFilter, Side };
 
 /** The application's address and the address peers see for it (equal: no rewrite). */
 export interface AddressMapping {
@@ -503,6 +494,15 @@ export class TcprFilter implements PacketFilter {
     return checkTcp(p, v);
   }
 
+  /** A finished connection whose ports a new SYN reuses is forgotten first. */
+  private reusable(c: Connection | undefined, flags: number): Connection | undefined {
+    if (c?.done && (flags & (SYN | ACK)) === SYN) {
+      this.table.remove(c);
+      return undefined;
+    }
+    return c;
+  }
+
   private appSegment(p: Uint8Array, v: PacketView, map: Mapping): Emit[] {
     const f = v.flags;
     const syn = (f & SYN) !== 0;
@@ -513,11 +513,7 @@ export class TcprFilter implements PacketFilter {
     // E16: everything below that records ports uses these, not the rewritten header.
     const srcPort = v.srcPort;
     const dstPort = v.dstPort;
-    let c = this.flows.appFlow(p, v);
-    if (c?.done && syn && !hasAck) {
-      this.table.remove(c);
-      c = undefined;
-    }
+    let c = this.reusable(this.flows.appFlow(p, v), f);
     if (!c) {
       const src = addrCopy(p, v.srcAt, v.addrLen);
       const dst = addrCopy(p, v.dstAt, v.addrLen);
@@ -656,11 +652,7 @@ export class TcprFilter implements PacketFilter {
     const rst = (f & RST) !== 0;
     const srcPort = v.srcPort;
     const dstPort = v.dstPort;
-    let c = this.flows.peerFlow(p, v);
-    if (c?.done && syn && !hasAck) {
-      this.table.remove(c);
-      c = undefined;
-    }
+    let c = this.reusable(this.flows.peerFlow(p, v), f);
     if (!c) {
       const src = addrCopy(p, v.srcAt, v.addrLen);
       const dst = addrCopy(p, v.dstAt, v.addrLen);
