@@ -2,7 +2,7 @@
 // of spec §2.5, recovery walk-throughs §2.6). Two layers:
 //
 // - `TcprChannel`: the side channel over UDP (`node:dgram`) to the TCPR middlebox (default
-//   198.18.0.1 / 2001:db8::1, port 7780). `query`, `update`, `updateAndQuery`, `restore`,
+//   198.18.0.1 / 2001:db8::1, port 7780). `query`, `update`, `updateAndQuery`, `restore`, `recover`,
 //   `listen`, `list`, with per-try timeouts, retransmission, an optional shared key (HMAC, sequence numbers
 //   from wall-clock microseconds) and typed errors (`TcprClientError`, stable `code`).
 // - Protected connections: `connectProtected` (client side), `listenProtected` +
@@ -20,13 +20,13 @@
 //    `writeOffset` on.
 // 4. After a crash: `recoverConnection(channel, record, readOffset)` binds the same local
 //    address and port and connects again (a server application too); TCPR splices the new
-//    socket onto the old connection. Before the reconnect TCPR's checkpoint is set to
-//    `readOffset` (a crash between persisting and `checkpoint` left it behind), so the new
-//    socket's input starts there. It returns the socket, `writeOffset` (re-send from here)
-//    and `skip` (input the new socket delivers that was already consumed: discard it; 0
-//    unless TCPR's state was restored behind the record).
+//    socket onto the old connection at TCPR's checkpoint. It returns the socket,
+//    `writeOffset` (re-send from here) and `skip` (input the new socket delivers that was
+//    already consumed, because TCPR's checkpoint was behind `readOffset`: a crash between
+//    persisting and `checkpoint`; discard it, it is never acknowledged ahead of you).
 //    If the middlebox lost its state (restart), the record's saved hard state is restored
-//    first (create-from-state) and the same reconnect performs the state-less recovery.
+//    (create-from-state, checkpoint `readOffset`) and the same reconnect performs the
+//    state-less recovery.
 //
 // Offsets are byte offsets in each direction's stream (0 = first byte after the SYN); the
 // record keeps each stream's base sequence number in the peer's numbering, so an offset is
@@ -39,16 +39,15 @@
 // idle, so a request costs no bind. Fire-and-forget updates share one long-lived socket:
 // nothing is ever read from it.
 //
-// Recovery is two steps that each wait for the middlebox (the network round trips, and on
-// an idle machine the wake-ups, are most of its time): `update {failed, ack}` with a query
-// behind it in the same exchange (TCPR handles a sender's datagrams in order, so the state
-// answered is the state after the update; `unknown` → restore), then the reconnect with the
-// splice query sent right behind the SYN. See recoverConnection.
+// Recovery waits for the middlebox once (the network round trips, and on an idle machine
+// the wake-ups, are most of its time): the reconnect's SYN, which TCPR answers itself, and
+// right behind it one `recover` datagram (failed + checkpoint, or the record restored),
+// whose answer is the splice. See recoverConnection.
 
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect as tcpConnect, isIPv6, Socket, type Server } from 'node:net';
 import { formatAddr, parseAddr } from '../lib/ip.js';
-import { add32, seqLt, sub32, type ConnectionSnapshot, type SavedState } from './connection.js';
+import { add32, sub32, type ConnectionSnapshot, type SavedState } from './connection.js';
 import {
   decodeControl,
   encodeControl,
@@ -177,6 +176,17 @@ export class TcprChannel {
   /** Create (or overwrite the hard state of) an entry from saved state. */
   async restore(state: SavedState): Promise<void> {
     await this.exchange([{ type: 'restore', state }], ['ok']);
+  }
+
+  /**
+   * A recovering app's one message (filter E17), sent right behind its reconnect's SYN:
+   * TCPR restores the connection from `state` (checkpoint `state.hard.ack`, failed) unless
+   * it has a checkpoint for it, which it leaves as it is, and answers with the state.
+   */
+  async recover(state: SavedState): Promise<ConnectionSnapshot> {
+    const r = await this.exchange([{ type: 'recover', state }], ['state']);
+    if (r.type === 'state') return r.state;
+    throw new TcprClientError('ERR_TCPR_BAD_REPLY', `unexpected ${r.type} reply to recover`);
   }
 
   /** Register (or remove) a listener: peer SYNs to `spec.port` go to the internal addr/port. */
@@ -570,9 +580,10 @@ export interface RecoverOptions {
 }
 
 /**
- * Recovers a protected connection after a crash (or a middlebox restart): restores TCPR's
- * entry from the record if TCPR lost it, marks the old incarnation failed, binds the same
- * local address and port and connects again, then reads the splice from TCPR's state.
+ * Recovers a protected connection after a crash (or a middlebox restart): reconnects from
+ * the same local address and port and sends `recover` right behind the SYN (TCPR marks
+ * the old incarnation failed with its checkpoint at `readOffset`, or restores the entry
+ * from the record if it lost it, and answers with its state, by then the splice).
  * `readOffset`: the input offset the app has durably consumed.
  */
 export async function recoverConnection(
@@ -594,61 +605,59 @@ export async function recoverConnection(
     externalAddr: saved.externalAddr,
   };
   const deadline = Date.now() + (o.timeoutMs ?? 10_000);
-  // Before the SYN, TCPR's checkpoint becomes our durable read offset (a crash between
-  // persisting and checkpointing left it behind), so the splice starts the new socket's
-  // input exactly where we stopped. Had we checkpointed it only after the splice, TCPR
-  // would acknowledge to the peer bytes the new socket never received: the peer would
-  // not send them again and the socket would wait for them forever.
-  const ack = add32(rec.inBase, readOffset);
-  let before: ConnectionSnapshot | undefined;
-  let unused: Socket | undefined;
-  try {
-    const marked = markFailed(channel, ref, ack, readOffset, rec.inBase);
-    unused = new Socket(); // while the datagrams are on their way
-    before = await marked;
-  } catch (e) {
-    if (!(e instanceof TcprClientError) || e.code !== 'ERR_TCPR_UNKNOWN_CONNECTION') throw e;
-  }
-  if (!before) {
-    // Stateless recovery (spec §2.6): TCPR re-creates the entry from our hard state; the
-    // reconnect's SYN then reaches the peer, whose challenge ACK lets TCPR splice.
-    await channel.restore({ ...saved, hard: { ...saved.hard, ack } });
-  }
-  // Fast recovery: TCPR answers our SYN itself and fixes the splice (delta) when it sees
-  // it, so the query for it can follow the SYN instead of waiting for the handshake.
-  // Its answer counts if it shows the SYN taken (synSent, or failed cleared by the
-  // handshake) and the SYN was sent once: a retransmitted SYN (after 1 s, Linux's initial
-  // RTO) would fix the splice again, at the peer's ACK of that moment.
-  const fast = before !== undefined && before.peer.haveAck && !before.synSent;
-  let early: Promise<ConnectionSnapshot | undefined> | undefined;
+  // The SYN goes first: TCPR answers it itself, spliced at its checkpoint, and `recover`
+  // right behind it answers with the splice, so nothing waits for a side-channel round
+  // trip before the handshake. TCPR never changes a checkpoint it has (filter E17): if it
+  // is behind our durable read offset (a crash between persisting and checkpointing), the
+  // new socket's input starts there and `skip` says how much of it to discard. If TCPR
+  // has no state, the SYN goes on to the peer and `recover` restores the entry; the
+  // peer's challenge ACK then lets TCPR splice (before or after the restore).
+  const state: SavedState = {
+    ...saved,
+    hard: { ...saved.hard, ack: add32(rec.inBase, readOffset) },
+  };
+  let marked: Promise<{ s: ConnectionSnapshot } | { e: unknown }> | undefined;
+  const mark = (): void => {
+    marked ??= channel.recover(state).then(
+      (s) => ({ s }),
+      (e: unknown) => ({ e }),
+    );
+  };
+  const made = new Socket();
   o.oldSocket?.resetAndDestroy();
   let socket: Socket | undefined;
   let lastErr: unknown;
   let dialedAt = 0;
+  let first = false;
   for (let attempt = 0; !socket && Date.now() < deadline; attempt++) {
     dialedAt = performance.now();
+    first = attempt === 0;
     try {
-      const made = unused;
-      unused = undefined;
       socket = await tcpDial(
-        made,
+        attempt === 0 ? made : undefined,
         rec.peerAddress,
         rec.peerPort,
         rec.localAddress,
         rec.localPort,
         Math.max(100, deadline - Date.now()),
-        fast && attempt === 0
-          ? () => {
-              early = channel.query(ref).catch(() => undefined);
-            }
-          : undefined,
+        mark,
       );
     } catch (e) {
-      // The dead incarnation's socket may still hold the 4-tuple until TCPR resets it.
       lastErr = e;
-      early = undefined; // it followed a SYN of the failed attempt
-      await new Promise((r) => setTimeout(r, 50));
+      const code = (e as NodeJS.ErrnoException).code;
+      if (attempt === 0 && (code === 'EADDRNOTAVAIL' || code === 'EADDRINUSE')) {
+        // The dead incarnation's socket still holds the 4-tuple (TCPR never saw it die):
+        // marked failed, TCPR resets it before it answers.
+        if (marked && 'e' in (await marked)) break;
+        await channel.updateAndQuery(ref, { failed: true }).catch(() => undefined);
+      } else await new Promise((res) => setTimeout(res, 50));
     }
+  }
+  mark();
+  const r = await marked!;
+  if ('e' in r) {
+    socket?.destroy();
+    throw r.e;
   }
   if (!socket) {
     throw new TcprClientError(
@@ -656,14 +665,19 @@ export async function recoverConnection(
       `recovery connect ${rec.localAddress}:${rec.localPort} → ${rec.peerAddress}:${rec.peerPort} failed: ${String(lastErr)}`,
     );
   }
-  const once = performance.now() - dialedAt < SYN_RTO_MS / 2;
-  const e = once ? await early : undefined;
+  // `recover`'s answer is the splice when it says one was made since the previous
+  // `recover` (our SYN's: it went out first), for the connection made (the first
+  // attempt's) whose SYN went out once: a retransmitted one (Linux's initial RTO is 1 s)
+  // fixes the splice again. Otherwise the state is read now, after the handshake.
+  const a = r.s;
+  const spliced = first && performance.now() - dialedAt < SYN_RTO_MS / 2 && a.spliced;
   // Before anything is written: seq − delta is where the new socket's output starts.
-  const s = e && (e.synSent || !e.failed) ? e : await channel.query(ref);
+  const s = spliced ? a : await channel.query(ref);
   const writeOffset = sub32(sub32(s.seq, s.delta), rec.outBase);
   const readBase = sub32(s.hard.ack, rec.inBase);
   const skip = readOffset - readBase;
   if (skip < 0) {
+    socket.destroy();
     throw new TcprClientError(
       'ERR_TCPR_RECORD',
       `TCPR's checkpoint (offset ${readBase}) is ahead of the app's durable read offset ${readOffset}: the app acknowledged input it did not persist`,
@@ -677,44 +691,10 @@ export async function recoverConnection(
     readBase,
     writeOffset,
   );
-  // skip > 0 only after a state-less recovery whose peer's ACK was behind us: the socket
+  // skip > 0 when TCPR's checkpoint was behind ours at the splice (our last checkpoint had
+  // not reached it, or a state-less recovery whose peer's ACK was behind us): the socket
   // delivers those bytes again and the app discards them (never checkpointed ahead of it).
   return { conn, writeOffset, skip };
-}
-
-/**
- * Marks the connection failed with its checkpoint at `ack`, confirmed by the state in the
- * same exchange (re-sent while the update did not take). ERR_TCPR_UNKNOWN_CONNECTION when
- * TCPR has no state; ERR_TCPR_RECORD when its checkpoint is ahead of ours.
- */
-async function markFailed(
-  channel: TcprChannel,
-  ref: ConnRef,
-  ack: number,
-  readOffset: number,
-  inBase: number,
-): Promise<ConnectionSnapshot> {
-  const ahead = (tcpr: string) =>
-    new TcprClientError(
-      'ERR_TCPR_RECORD',
-      `TCPR's checkpoint (${tcpr}) is ahead of the app's durable read offset ${readOffset}: the app acknowledged input it did not persist`,
-    );
-  for (let i = 0; ; i++) {
-    let s: ConnectionSnapshot;
-    try {
-      s = await channel.updateAndQuery(ref, { failed: true, ack });
-    } catch (e) {
-      if (e instanceof TcprClientError && e.remoteCode === 'checkpoint-regression') {
-        throw ahead('it refused the update: checkpoint-regression');
-      }
-      throw e;
-    }
-    if (s.failed && s.hard.ack === ack) return s;
-    if (seqLt(ack, s.hard.ack)) throw ahead(`offset ${sub32(s.hard.ack, inBase)}`);
-    if (i >= 5) {
-      throw new TcprClientError('ERR_TCPR_TIMEOUT', 'TCPR did not take the recovery update');
-    }
-  }
 }
 
 /** Linux's initial SYN retransmission timeout (TCP_TIMEOUT_INIT). */

@@ -88,6 +88,12 @@ export interface Connection {
   embryonic: boolean;
   /** A fake SYN-ACK was injected and the app's handshake ACK has not been seen (§2.4d). */
   awaitingHandshakeAck: boolean;
+  /** E17: a recovering app's durable read position, ahead of hard.ack; hard.ack follows
+   * the app's ACKs up to it. Valid while havePendingAck. */
+  pendingAck: number;
+  havePendingAck: boolean;
+  /** E17: a recovery was spliced (fake SYN-ACK) since the last `recover` message. */
+  spliced: boolean;
   /** Current table keys (maintained by ConnectionTable). */
   keyInt: string;
   keyExt: string;
@@ -148,6 +154,9 @@ export function newConnection(
     appWsNow: hard.appWs,
     lastWinToPeer: -1,
     awaitingHandshakeAck: false,
+    pendingAck: 0,
+    havePendingAck: false,
+    spliced: false,
     embryonic: false,
     keyInt: '',
     keyExt: '',
@@ -368,6 +377,7 @@ export type ConnectionSnapshot = Pick<
   | 'done'
   | 'failed'
   | 'synSent'
+  | 'spliced'
   | 'peer'
   | 'appWsNow'
 >;
@@ -384,6 +394,7 @@ export function snapshot(c: Connection): ConnectionSnapshot {
     done: c.done,
     failed: c.failed,
     synSent: c.synSent,
+    spliced: c.spliced,
     peer: { ...c.peer },
     appWsNow: c.appWsNow,
   };

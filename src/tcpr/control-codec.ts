@@ -82,6 +82,8 @@ export type ControlMessage =
   | { type: 'unknown'; conn: ConnRef }
   | { type: 'update'; conn: ConnRef; fields: UpdateFields }
   | { type: 'restore'; state: SavedState }
+  /** A recovering app: mark failed at checkpoint `state.hard.ack`, or restore; → `state`. */
+  | { type: 'recover'; state: SavedState }
   | { type: 'listen'; listen: ListenSpec; remove: boolean }
   | { type: 'list'; offset: number }
   | { type: 'list-reply'; total: number; offset: number; conns: ConnectionSnapshot[] }
@@ -108,6 +110,7 @@ export const CONTROL_TYPE = {
   'no-state': 9,
   ok: 10,
   error: 11,
+  recover: 12,
 } as const satisfies Record<ControlMessage['type'], number>;
 
 export const CONTROL_VERSION = 1;
@@ -425,7 +428,7 @@ function putSnapshot(w: Writer, s: ConnectionSnapshot): void {
   putSaved(w, s);
   w.u32(s.delta).u32(s.ack).u32(s.fin).u32(s.seq).u16(s.win);
   w.u32(s.peer.ack).u32(s.peer.fin).u16(s.peer.win);
-  const f = [s.haveFin, s.done, s.failed, s.synSent, s.peer.haveFin, s.peer.haveAck];
+  const f = [s.haveFin, s.done, s.failed, s.synSent, s.peer.haveFin, s.peer.haveAck, s.spliced];
   w.u8(f.reduce((acc, v, i) => acc | (v ? 1 << i : 0), 0));
   w.u8(s.appWsNow);
 }
@@ -439,7 +442,7 @@ function getSnapshot(r: Reader): ConnectionSnapshot {
   const win = r.u16();
   const peer = { ack: r.u32(), fin: r.u32(), win: r.u16(), haveFin: false, haveAck: false };
   const f = r.u8();
-  if (f > 63) throw new BodyError('ERR_TCPR_CTL_VALUE', `state flags ${f} has unknown bits`);
+  if (f > 127) throw new BodyError('ERR_TCPR_CTL_VALUE', `state flags ${f} has unknown bits`);
   peer.haveFin = (f & 16) !== 0;
   peer.haveAck = (f & 32) !== 0;
   return {
@@ -453,6 +456,7 @@ function getSnapshot(r: Reader): ConnectionSnapshot {
     done: (f & 2) !== 0,
     failed: (f & 4) !== 0,
     synSent: (f & 8) !== 0,
+    spliced: (f & 64) !== 0,
     peer,
     appWsNow: checkWs(r.u8(), 'current app'),
   };
@@ -482,6 +486,7 @@ function encodeBody(w: Writer, m: ControlMessage): void {
       return;
     }
     case 'restore':
+    case 'recover':
       return putSaved(w, m.state);
     case 'listen':
       putAddr(w, m.listen.internalAddr);
@@ -541,6 +546,7 @@ function decodeBody(r: Reader, type: ControlMessage['type']): ControlMessage {
       return { type, conn, fields };
     }
     case 'restore':
+    case 'recover':
       return { type, state: getSaved(r) };
     case 'listen': {
       const internalAddr = needAddr(r, 'internal');

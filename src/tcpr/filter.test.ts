@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { TcprFilter, type Emit, type FilterOptions } from './filter.js';
 import type { ControlMessage } from './control-codec.js';
-import type { ConnectionSnapshot } from './connection.js';
+import type { ConnectionSnapshot, SavedState } from './connection.js';
 import { ipv4HeaderChecksum, tcpChecksum } from './checksum.js';
 import { formatAddr, parseAddr } from '../lib/ip.js';
 
@@ -459,6 +459,136 @@ test('T10 state-less recovery: SYN forwarded, the peer challenge ACK triggers th
   );
   assert.deepEqual([again.seq, again.ack], [plus(PEER_ISN, 4), plus(APP_ISN, 1)]);
   assert.equal(state(n).delta, 0);
+});
+
+/** E17: the recovering app's `recover` with checkpoint `ack`; returns its result. */
+function recoverMsg(
+  n: Net,
+  ack: number,
+): { state?: ConnectionSnapshot; reply: ControlMessage | undefined; emits: Emit[] } {
+  const m = restoreMsg(n, ack);
+  const r = n.f.control({ type: 'recover', state: (m as { state: SavedState }).state });
+  const state = r.reply?.type === 'state' ? r.reply.state : undefined;
+  return { state, reply: r.reply, emits: r.emits };
+}
+
+test('E17 recover never changes an entry with a checkpoint, before or after the SYN', () => {
+  for (const when of ['before SYN', 'after SYN', 'after handshake'] as const) {
+    const n = net({ dupAcks: 0 });
+    setup(n);
+    // 4 bytes the app read but TCPR never saw checkpointed.
+    one(
+      fromPeer(n, { seq: plus(PEER_ISN, 1), ack: plus(APP_ISN, 1), flags: 'PA', data: 'bar\0' }),
+      'app',
+    );
+    // The old socket died: its RST (dropped) marks the connection failed.
+    assert.deepEqual(fromApp(n, { seq: plus(APP_ISN, 1), flags: 'R' }), []);
+    const before = state(n);
+    const syn = () => one(fromApp(n, { seq: REC_ISN, flags: 'S', opts: APP_OPTS }), 'app');
+    const handshake = () =>
+      fromApp(n, { seq: plus(REC_ISN, 1), ack: plus(PEER_ISN, 1), flags: 'A' });
+    let synAck: Seen | undefined;
+    if (when !== 'before SYN') synAck = syn();
+    if (when === 'after handshake') handshake();
+    const mid = state(n);
+    const r = recoverMsg(n, plus(PEER_ISN, 5));
+    assert.deepEqual(r.state, mid, `${when}: the reply is the state, unchanged`);
+    assert.equal(r.emits.length, 0, `${when}: no RST for a new socket, no ACK past its input`);
+    // `spliced`: the SYN since the last recover; the next recover reports none.
+    assert.equal(r.state?.spliced, when !== 'before SYN', when);
+    assert.equal(recoverMsg(n, plus(PEER_ISN, 5)).state?.spliced, false, when);
+    assert.deepEqual([before.hard.ack, before.failed], [plus(PEER_ISN, 1), true]);
+    if (when === 'before SYN') synAck = syn();
+    // The new socket's input starts at TCPR's checkpoint (offset 0): the app skips 4 bytes.
+    assert.deepEqual([synAck!.seq, synAck!.ack], [PEER_ISN, plus(REC_ISN, 1)], when);
+    if (when !== 'after handshake') handshake();
+    assert.equal(state(n).failed, false, when);
+    const d = one(
+      fromPeer(n, { seq: plus(PEER_ISN, 1), ack: plus(APP_ISN, 1), flags: 'PA', data: 'bar\0' }),
+      'app',
+    );
+    assert.deepEqual([d.seq, d.ack, d.data], [plus(PEER_ISN, 1), plus(REC_ISN, 1), 'bar\0'], when);
+    // The app's ACK for them: the checkpoint follows it to the app's durable position
+    // (pending since recover) and the peer sees it.
+    const a = one(
+      fromApp(n, { seq: plus(REC_ISN, 1), ack: plus(PEER_ISN, 5), flags: 'A' }),
+      'peer',
+    );
+    assert.deepEqual([a.ack, state(n).hard.ack], [plus(PEER_ISN, 5), plus(PEER_ISN, 5)], when);
+    // Past it, ACKs wait for the app's checkpoint again.
+    one(
+      fromPeer(n, { seq: plus(PEER_ISN, 5), ack: plus(APP_ISN, 1), flags: 'PA', data: 'qux\0' }),
+      'app',
+    );
+    assert.deepEqual(fromApp(n, { seq: plus(REC_ISN, 1), ack: plus(PEER_ISN, 9), flags: 'A' }), []);
+    assert.equal(state(n).hard.ack, plus(PEER_ISN, 5), when);
+  }
+});
+
+test('E17 an ACK past the pending checkpoint moves it there and tells the peer', () => {
+  const n = net({ dupAcks: 0 });
+  setup(n);
+  one(
+    fromPeer(n, { seq: plus(PEER_ISN, 1), ack: plus(APP_ISN, 1), flags: 'PA', data: 'bar\0' }),
+    'app',
+  );
+  one(
+    fromPeer(n, { seq: plus(PEER_ISN, 5), ack: plus(APP_ISN, 1), flags: 'PA', data: 'qux\0' }),
+    'app',
+  );
+  fromApp(n, { seq: plus(APP_ISN, 1), flags: 'R' });
+  one(fromApp(n, { seq: REC_ISN, flags: 'S', opts: APP_OPTS }), 'app');
+  fromApp(n, { seq: plus(REC_ISN, 1), ack: plus(PEER_ISN, 1), flags: 'A' });
+  recoverMsg(n, plus(PEER_ISN, 5));
+  // The new socket gets both retransmitted segments and acknowledges all 8 bytes at once.
+  const ck = one(fromApp(n, { seq: plus(REC_ISN, 1), ack: plus(PEER_ISN, 9), flags: 'A' }), 'peer');
+  assert.deepEqual(
+    [ck.ack, ck.seq, state(n).hard.ack],
+    [plus(PEER_ISN, 5), plus(APP_ISN, 1), plus(PEER_ISN, 5)],
+  );
+  // The app's own checkpoint then takes over.
+  assert.equal(one(update(n, { ack: plus(PEER_ISN, 9) }), 'peer').ack, plus(PEER_ISN, 9));
+});
+
+test('E17 recover without state restores it (failed); so it does an entry only a SYN opened', () => {
+  for (const synFirst of [false, true]) {
+    const n = net();
+    if (synFirst) one(fromApp(n, { seq: APP_ISN, flags: 'S', opts: APP_OPTS }), 'peer');
+    const r = recoverMsg(n, plus(PEER_ISN, 5));
+    assert.deepEqual(
+      [r.reply?.type, r.state?.failed, r.state?.hard.ack, r.state?.hard.peerWs, r.emits.length],
+      ['state', true, plus(PEER_ISN, 5), 3, 0],
+      `SYN first: ${synFirst}`,
+    );
+    if (!synFirst) one(fromApp(n, { seq: APP_ISN, flags: 'S', opts: APP_OPTS }), 'peer');
+    // The peer's challenge ACK to the forwarded SYN: state-less splice at the checkpoint.
+    const sa = one(
+      fromPeer(n, { seq: plus(PEER_ISN, 5), ack: plus(APP_ISN, 1), flags: 'A' }),
+      'app',
+    );
+    assert.deepEqual([sa.flags, sa.seq, sa.ack], ['SA', plus(PEER_ISN, 4), plus(APP_ISN, 1)]);
+  }
+});
+
+test('E17 the peer challenge ACK before recover: dropped then, the SYN-ACK comes with the restore', () => {
+  const n = net();
+  one(fromApp(n, { seq: APP_ISN, flags: 'S', opts: APP_OPTS }), 'peer');
+  assert.deepEqual(fromPeer(n, { seq: plus(PEER_ISN, 5), ack: plus(APP_ISN, 1), flags: 'A' }), []);
+  const r = recoverMsg(n, plus(PEER_ISN, 5));
+  assert.equal(r.state?.spliced, true);
+  const sa = one(r.emits, 'app');
+  assert.deepEqual([sa.flags, sa.seq, sa.ack], ['SA', plus(PEER_ISN, 4), plus(APP_ISN, 1)]);
+  // The handshake ACK goes to the peer as the ACK it is waiting for, and clears failed.
+  const ack = fromApp(n, { seq: plus(APP_ISN, 1), ack: plus(PEER_ISN, 5), flags: 'A' });
+  assert.equal(dissect(ack[0]!.packet).ack, plus(PEER_ISN, 5));
+  assert.equal(state(n).failed, false);
+  // An address TCPR does not map is refused like a restore.
+  const bad = restoreMsg(n, 1) as { state: SavedState };
+  const e = n.f.control({
+    type: 'recover',
+    state: { ...bad.state, internalAddr: parseAddr('10.9.9.9')! },
+  });
+  assert.equal(e.reply?.type === 'error' && e.reply.code, 'address-not-configured');
 });
 
 test('T10 without any state: the challenge ACK is dropped and reported', () => {

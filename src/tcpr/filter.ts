@@ -52,6 +52,18 @@
 // E14 One filter object per thread; calls are never concurrent.
 // E15 The side channel is not seen here: the transport delivers control messages apart.
 // E16 Ports are recorded from the header before it is rewritten.
+// E17 `recover` (a recovering app's one message, sent right behind its reconnect's SYN)
+//     restores the entry from the app's saved state, failed, when TCPR has none or only
+//     one that SYN opened (no checkpoint; if the peer's challenge ACK was already dropped
+//     for want of one, the SYN-ACK goes out now). An entry with a checkpoint keeps it and
+//     its flags: the splice is made (or will be) at TCPR's checkpoint, and moving that
+//     past the new socket's first input byte would acknowledge bytes the socket never
+//     gets; marking it failed could reset the new socket if the datagram came after the
+//     handshake. The app's checkpoint, if ahead, becomes pending: the checkpoint follows
+//     the app's ACKs up to it (the new socket received those bytes; the app had made them
+//     durable before it died), so the peer learns of them while the app discards them
+//     (`skip`). The reply is always the state, with `spliced` set if a recovery SYN was
+//     spliced since the previous `recover` (normally: the one just before it).
 // Also: state-less recovery needs a checkpoint (peer SYN seen or state restored), else the
 // challenge ACK is dropped and reported; a peer SYN resets the checkpoint only before the
 // handshake completed; after the recovery handshake ACK, `dupAcks` (default 3) copies of
@@ -588,6 +600,7 @@ export class TcprFilter implements PacketFilter {
     }
     c.ack = v.ack;
     c.appHaveAck = true;
+    const advanced = c.havePendingAck && this.advancePending(c, v.ack);
     const handshakeAck = c.awaitingHandshakeAck && !syn;
     c.awaitingHandshakeAck = false;
     if (c.hard.doneReading) {
@@ -600,7 +613,11 @@ export class TcprFilter implements PacketFilter {
         // Compared with the last non-SYN window the peer got (none yet: drop, as §2.2).
         const last = c.lastWinToPeer;
         const grows = last >= 0 && (w > last || (w === 0 && last !== 0));
-        if (!grows) return this.drop('unacked-ack');
+        if (!grows) {
+          if (!advanced) return this.drop('unacked-ack');
+          this.st.checkpointAcks++;
+          return [{ to: 'peer', packet: checkpointAck(c) }];
+        }
       }
       v.ack = c.hard.ack;
     }
@@ -639,6 +656,7 @@ export class TcprFilter implements PacketFilter {
 
   private beginRecovery(c: Connection): void {
     c.delta = sub32(c.seq, c.peer.ack);
+    c.spliced = true;
     c.hard.doneWriting = false;
     c.haveFin = false;
     c.awaitingHandshakeAck = true;
@@ -819,6 +837,8 @@ export class TcprFilter implements PacketFilter {
         return this.update(msg.conn, msg.fields);
       case 'restore':
         return this.restore(msg.state);
+      case 'recover':
+        return this.recover(msg.state);
       case 'listen': {
         const l = msg.listen;
         const map = this.internals.get(l.internalAddr);
@@ -841,7 +861,7 @@ export class TcprFilter implements PacketFilter {
           reply: {
             type: 'error',
             code: 'unexpected-message',
-            message: `TCPR does not accept "${msg.type}" messages; send query, update, restore, listen or list`,
+            message: `TCPR does not accept "${msg.type}" messages; send query, update, restore, recover, listen or list`,
           },
           emits: [],
         };
@@ -885,6 +905,7 @@ export class TcprFilter implements PacketFilter {
     if (f.ack !== undefined) {
       c.hard.ack = f.ack >>> 0;
       c.hasCheckpoint = true;
+      if (c.havePendingAck && !seqLt(c.hard.ack, c.pendingAck)) c.havePendingAck = false;
     }
     if (f.doneReading !== undefined) c.hard.doneReading = f.doneReading;
     if (f.doneWriting !== undefined) c.hard.doneWriting = f.doneWriting;
@@ -910,11 +931,63 @@ export class TcprFilter implements PacketFilter {
   }
 
   private restore(s: SavedState): ControlResult {
-    const map = this.internals.get(s.internalAddr);
-    if (!map) return notConfigured(s.internalAddr);
+    const bad = this.unmapped(s);
+    if (bad) return bad;
+    this.restoreEntry(s);
+    return { reply: { type: 'ok' }, emits: [] };
+  }
+
+  /** E17. */
+  private recover(s: SavedState): ControlResult {
+    const bad = this.unmapped(s);
+    if (bad) return bad;
+    let c = this.table.byExternal(s.externalAddr, s.hard.port, s.peerAddr, s.hard.peerPort);
+    const emits: Emit[] = [];
+    if (c?.hasCheckpoint) {
+      if (seqLt(c.hard.ack, s.hard.ack)) {
+        c.pendingAck = s.hard.ack;
+        c.havePendingAck = true;
+        // A live socket past the handshake (the datagram came late): its ACKs so far.
+        if (!c.synSent && !c.failed && c.appHaveAck && this.advancePending(c, c.ack)) {
+          this.st.checkpointAcks++;
+          emits.push({ to: 'peer', packet: checkpointAck(c) });
+        }
+      }
+    } else {
+      c = this.restoreEntry(s);
+      c.failed = true;
+      if (c.synSent && c.peer.haveAck) {
+        // The peer's challenge ACK to the SYN came first and was dropped (no checkpoint
+        // then): the splice it would have made, now.
+        this.beginRecovery(c);
+        this.st.synAcks++;
+        this.count('recovery-ack');
+        emits.push({ to: 'app', packet: fakeSynAck(c) });
+      }
+    }
+    const state = snapshot(c);
+    c.spliced = false;
+    return { reply: { type: 'state', state }, emits };
+  }
+
+  /** E17: the checkpoint follows the app's ACK `ack` up to the pending one; true if moved. */
+  private advancePending(c: Connection, ack: number): boolean {
+    if (!seqLt(c.hard.ack, ack)) return false;
+    const to = seqLt(ack, c.pendingAck) ? ack : c.pendingAck;
+    c.hard.ack = to;
+    if (to === c.pendingAck) c.havePendingAck = false;
+    return true;
+  }
+
+  private unmapped(s: SavedState): ControlResult | undefined {
+    if (!this.internals.get(s.internalAddr)) return notConfigured(s.internalAddr);
     if (!this.externals.get(s.externalAddr) || s.peerAddr.length !== s.externalAddr.length) {
       return notConfigured(s.externalAddr);
     }
+    return undefined;
+  }
+
+  private restoreEntry(s: SavedState): Connection {
     let c = this.table.byExternal(s.externalAddr, s.hard.port, s.peerAddr, s.hard.peerPort);
     if (c) {
       c.internalAddr = new Uint8Array(s.internalAddr);
@@ -926,7 +999,7 @@ export class TcprFilter implements PacketFilter {
     c.hasCheckpoint = true;
     this.table.reindex(c);
     this.unknownSeen.clear();
-    return { reply: { type: 'ok' }, emits: [] };
+    return c;
   }
 
   /** Saved (hard) state of every connection, for save tools. */
