@@ -20,13 +20,15 @@
 //   reconnect; the peer's challenge ACK lets TCPR splice).
 // Recovery time of a connection: recoverConnection called → returned (the splice is done
 // and writeOffset known). Every recovery is then checked byte for byte through an echo peer.
+// The application cases run once per --recovery-pause-ms value (default 200 and 1 ms of
+// idle before each failure): on a VM whose I/O paths go cold when idle, the two differ.
 //
 // Filter cost: TcprFilter's time per packet in process (bench/tcpr/filter-cost.ts), to
 // explain the difference between the TCPR and pass-through paths.
 //
 // Usage: npm run bench:tcpr -- [--quick] [--rounds N] [--seconds S] [--warmup S] [--rtt N]
 //          [--checkpoint-kib K] [--connections 1,256] [--recovery-rounds 30,3]
-//          [--only throughput,rtt,recovery,filter] [--paths veth,pass,tcpr] [--help]
+//          [--recovery-pause-ms 200,1] [--only throughput,rtt,recovery,filter] [--paths veth,pass,tcpr] [--help]
 // Writes bench/results/tcpr-<timestamp>.json; prints the tables on stdout, progress on
 // stderr. Needs root (network namespaces, TUN).
 
@@ -88,6 +90,8 @@ const USAGE = `Usage: npm run bench:tcpr -- [options]   (or: node dist/bench/tcp
   --rtt N                 measured round trips per latency run (default 20000; 64-byte requests)
   --checkpoint-kib K      TCPR peer → app: checkpoint every K KiB read (default 128)
   --connections A,B       recovery: connection counts (default 1,256)
+  --recovery-pause-ms L   recovery: idle pause before each application failure, each
+                          value one series (default 200,1; the middlebox case: 1000)
   --recovery-rounds A,B   recovery rounds for each connection count (default 30,3)
   --only LIST             any of throughput,rtt,recovery,filter (default all)
   --paths LIST            any of veth,pass,tcpr (default all; the ratios need all three)
@@ -106,6 +110,7 @@ interface Args {
   checkpointKiB: number;
   connections: number[];
   recoveryRounds: number[];
+  recoveryPauseMs: number[];
   only: Set<string>;
   paths: PathId[];
 }
@@ -131,6 +136,7 @@ function parseArgs(argv: string[]): Args | undefined {
       'checkpoint-kib': str,
       connections: str,
       'recovery-rounds': str,
+      'recovery-pause-ms': str,
       only: str,
       paths: str,
     },
@@ -148,6 +154,7 @@ function parseArgs(argv: string[]): Args | undefined {
     checkpointKiB: num(o['checkpoint-kib'], 128),
     connections: list(o.connections, ['1', '256']).map(Number),
     recoveryRounds: list(o['recovery-rounds'], quick ? ['5', '1'] : ['30', '3']).map(Number),
+    recoveryPauseMs: list(o['recovery-pause-ms'], ['200', '1']).map(Number),
     only: new Set(list(o.only, ONLY)),
     paths: list(o.paths, ['veth', 'pass', 'tcpr']) as PathId[],
   };
@@ -162,6 +169,9 @@ function parseArgs(argv: string[]): Args | undefined {
   for (const x of [...a.connections, ...a.recoveryRounds]) {
     if (!Number.isInteger(x) || x < 1 || x > 1000)
       throw usage(`--connections, --recovery-rounds: ${x} is not a count from 1 to 1000`);
+  }
+  if (!a.recoveryPauseMs.every((x) => Number.isInteger(x) && x >= 0 && x <= 60_000)) {
+    throw usage('--recovery-pause-ms: whole milliseconds from 0 to 60000');
   }
   for (const p of a.paths) {
     if (!(p in PATH_TITLE)) throw usage(`--paths: unknown ${p} (veth, pass, tcpr)`);
@@ -344,7 +354,12 @@ class Bench {
   }
 
   /** One recovery case: fresh connections, then `rounds` failures and recoveries. */
-  async recovery(kind: RecoveryKind, connections: number, rounds: number): Promise<RecoveryCase> {
+  async recovery(
+    kind: RecoveryKind,
+    connections: number,
+    rounds: number,
+    pauseMs: number,
+  ): Promise<RecoveryCase> {
     const path = this.tcprPath();
     await this.startPump(TCPR_FILTER);
     const { peer, port } = await this.startPeer(path, 'echo');
@@ -358,15 +373,14 @@ class Bench {
       stateFile: join(this.lab.dir, `recovery-${kind}-${connections}.json`),
       round,
     });
-    const out: RecoveryCase = { kind, connections, rounds: [], peerSaw: [] };
+    const out: RecoveryCase = { kind, connections, pauseMs, rounds: [], peerSaw: [] };
     const tag = `recovery, ${RECOVERY_TITLE[kind]}, ${connections} connection(s)`;
     let app = this.child(path.app, SCRIPT.recovery, cfg('fresh', 0), `rec-${kind}`);
     try {
       await waitEvent(app, 'ready', 60_000, 'recovery app');
       for (let round = 1; round <= rounds; round++) {
-        // A pause between rounds; 1 s before a stateless recovery, which needs the peer's
-        // challenge ACK, rate-limited per socket (net.ipv4.tcp_invalid_ratelimit, 500 ms).
-        await sleep(kind === 'middlebox' ? 1000 : 200);
+        // The machine idles this long before the failure (its I/O paths go cold).
+        await sleep(pauseMs);
         const t0 = performance.now();
         let restartMs: number | undefined;
         if (kind === 'kill') {
@@ -512,9 +526,13 @@ async function main(): Promise<void> {
     }
     if (a.only.has('recovery')) {
       for (const kind of ['kill', 'reset', 'middlebox'] as const) {
-        for (const [i, n] of a.connections.entries()) {
-          log(`[${elapsed()}] recovery: ${kind}, ${n} connection(s)`);
-          rec.push(await bench.recovery(kind, n, a.recoveryRounds[i]!));
+        // A stateless recovery needs the peer's challenge ACK, rate-limited per socket
+        // (net.ipv4.tcp_invalid_ratelimit, 500 ms): 1 s apart.
+        for (const pause of kind === 'middlebox' ? [1000] : a.recoveryPauseMs) {
+          for (const [i, n] of a.connections.entries()) {
+            log(`[${elapsed()}] recovery: ${kind}, ${n} connection(s), ${pause} ms pause`);
+            rec.push(await bench.recovery(kind, n, a.recoveryRounds[i]!, pause));
+          }
         }
       }
     }

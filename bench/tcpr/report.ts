@@ -99,6 +99,8 @@ export const RECOVERY_TITLE: Record<RecoveryKind, string> = {
 export interface RecoveryCase {
   kind: RecoveryKind;
   connections: number;
+  /** Idle pause before each failure, ms. */
+  pauseMs: number;
   rounds: RecoveryRound[];
   /** Resets, FINs or errors the peer saw (TCPR should hide every one). */
   peerSaw: string[];
@@ -113,6 +115,7 @@ export interface Summary {
   recovery: {
     kind: RecoveryCase['kind'];
     connections: number;
+    pauseMs: number;
     rounds: number;
     ms: Stat;
     wallMs: Stat;
@@ -156,6 +159,7 @@ export function summarize(
     return {
       kind: c.kind,
       connections: c.connections,
+      pauseMs: c.pauseMs,
       rounds: c.rounds.length,
       ms: stat(c.rounds.flatMap((r) => r.us.map((u) => u / 1000))),
       wallMs: stat(c.rounds.map((r) => r.wallUs / 1000)),
@@ -236,6 +240,7 @@ export function recoveryTable(s: Summary): string {
     [
       'failure',
       'connections',
+      'idle before ms',
       'rounds',
       'recovery ms per connection: median',
       'p99',
@@ -249,6 +254,7 @@ export function recoveryTable(s: Summary): string {
     s.recovery.map((r) => [
       RECOVERY_TITLE[r.kind],
       String(r.connections),
+      String(r.pauseMs),
       String(r.rounds),
       f(r.ms.median, 3),
       f(r.ms.p99, 3),
@@ -289,7 +295,7 @@ export function targets(s: Summary, rs: readonly Ratios[]): Target[] {
   for (const r of s.recovery.filter((x) => x.kind !== 'middlebox')) {
     const many = r.connections > 1;
     out.push({
-      what: `application-only recovery < 1 ms median (${r.kind === 'kill' ? 'kill -9' : 'socket reset'}), ${r.connections} connection${many ? 's' : ''}`,
+      what: `application-only recovery < 1 ms median (${r.kind === 'kill' ? 'kill -9' : 'socket reset'}, ${r.pauseMs} ms idle before), ${r.connections} connection${many ? 's' : ''}`,
       measured:
         `${r.ms.median.toFixed(3)} ms` +
         (many
