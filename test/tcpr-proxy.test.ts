@@ -57,12 +57,14 @@ async function proxyRun(
     clientBytes?: number;
     halfClose?: boolean;
     resetAfter?: number;
+    /** The state file is lost at every kill: all connections become orphans. */
+    loseState?: boolean;
     proxyKills: number;
     pumpKills: number;
     family?: 'v4' | 'v6';
   },
   log: (s: string) => void,
-): Promise<{ recovered: number; resyncs: number }> {
+): Promise<{ recovered: number; resyncs: number; orphans: number }> {
   const A = TCPR_ADDRESSES;
   const f = o.family ?? 'v4';
   const hp = (a: string, port: number): string => (f === 'v6' ? `[${a}]:${port}` : `${a}:${port}`);
@@ -156,6 +158,7 @@ async function proxyRun(
         await proxy.exited;
         proxyLogs.push(proxy.logTail(1e9));
         kills++;
+        if (o.loseState) rmSync(stateFile);
         await sleep(r() * 200);
         proxy = start();
       } else {
@@ -189,6 +192,15 @@ async function proxyRun(
       const want = side === 'client' ? cfg.serverBytes : cfg.clientBytes;
       results(dir, side).forEach((x, k) => {
         if (reset(side, k)) return;
+        if (o.loseState) {
+          // Closed in order by the new proxy: a FIN before the end, never a RST or a hang.
+          assert.deepEqual(
+            { errors: x.errors, earlyEnd: x.earlyEnd },
+            { errors: [], earlyEnd: true },
+            `${side} connection ${k}, an orphan`,
+          );
+          return;
+        }
         if (o.resetAfter !== undefined && k === 0) {
           // The server reset it: the client sees an orderly FIN, never the RST.
           assert.deepEqual(
@@ -220,11 +232,12 @@ async function proxyRun(
     const all = proxyLogs.join('\n');
     const recovered = all.match(/connection recovered/g)?.length ?? 0;
     const resyncs = all.match(/TCPR lost its state/g)?.length ?? 0;
+    const orphans = all.match(/the state file did not: closed in order/g)?.length ?? 0;
     log(
       `${o.connections} connection(s), ${cfg.clientBytes}/${cfg.serverBytes} bytes, ${kills} proxy kills, ${pumpRestarts} pump restarts, ${recovered} pair recoveries (${resyncs} middlebox restarts noticed by a running proxy), ${Date.now() - t0} ms`,
     );
     assert.ok(existsSync(stateFile));
-    return { recovered, resyncs };
+    return { recovered, resyncs, orphans };
   } finally {
     await Promise.all(procs.map((p) => p.stop(500).catch(() => undefined)));
     await topo.destroy();
@@ -313,5 +326,20 @@ test(
       (s) => t.diagnostic(s),
     );
     assert.ok(r.recovered <= 2, `recoveries ${r.recovered}: a reset must not be recovered`);
+  },
+);
+
+// Connections TCPR holds but the proxy's state file does not (it died before writing it,
+// or the file was lost): the next proxy closes them in order instead of leaving them hung.
+test(
+  'the state file is lost with the proxy: both ends of every connection get a FIN, no RST',
+  { skip, timeout: 120_000 },
+  async (t) => {
+    const r = await proxyRun(
+      { seed: 53, connections: 2, bytes: 2 << 20, loseState: true, proxyKills: 1, pumpKills: 0 },
+      (s) => t.diagnostic(s),
+    );
+    // Two pairs: their client and target connections, four in all.
+    assert.deepEqual([r.orphans, r.recovered], [4, 0]);
   },
 );

@@ -535,6 +535,20 @@ async function adopt(channel: TcprChannel, socket: Socket): Promise<TcprConnecti
   const peerPort = socket.remotePort!;
   const ref: ConnRef = { port: localPort, peerAddr: mustAddr(peerAddress), peerPort };
   const s = await findState(channel, ref, mustAddr(localAddress));
+  const rec = recordOf(s, { localAddress, localPort, peerAddress, peerPort });
+  return new TcprConnection(channel, socket, rec, 0, 0);
+}
+
+/**
+ * The record of a connection TCPR holds, as its state `s` stands: offset 0 of each stream
+ * is TCPR's checkpoint (input) and the app's next byte (output). `adopt` takes it right
+ * after the handshake; a tool can take it for a connection whose app kept no record (to
+ * recover it and close it in order). Addresses default to the state's own.
+ */
+export function recordOf(
+  s: ConnectionSnapshot,
+  at: Partial<Pick<TcprRecord, 'localAddress' | 'localPort' | 'peerAddress' | 'peerPort'>> = {},
+): TcprRecord {
   const saved: SavedState = {
     internalAddr: s.internalAddr,
     externalAddr: s.externalAddr,
@@ -542,18 +556,17 @@ async function adopt(channel: TcprChannel, socket: Socket): Promise<TcprConnecti
     port: s.port,
     hard: s.hard,
   };
-  const rec: TcprRecord = {
+  return {
     format: 'nonstop-tcpr-client',
     version: 1,
     saved: savedStateToJson(saved),
-    localAddress,
-    localPort,
-    peerAddress,
-    peerPort,
+    localAddress: at.localAddress ?? formatAddr(s.internalAddr),
+    localPort: at.localPort ?? s.port,
+    peerAddress: at.peerAddress ?? formatAddr(s.peerAddr),
+    peerPort: at.peerPort ?? s.hard.peerPort,
     inBase: s.hard.ack,
     outBase: sub32(s.seq, s.delta),
   };
-  return new TcprConnection(channel, socket, rec, 0, 0);
 }
 
 /** Query by internal port first; with address rewriting the external port is the same. */

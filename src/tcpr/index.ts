@@ -55,6 +55,7 @@ export {
   acceptProtected,
   connectProtected,
   listenProtected,
+  recordOf,
   recoverConnection,
   TcprChannel,
   TcprClientError,

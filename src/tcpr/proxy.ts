@@ -37,25 +37,32 @@
 // the middlebox restarted without its state; the proxy then stops listening, recovers
 // every pair (state-less), and listens and registers its listener again.
 //
-// Not covered: a connection accepted and not yet in the state file when the proxy dies
-// (milliseconds after the accept) stays half-open at the client until its own timeout; the
-// proxy's listen address and the target are fixed for the proxy's life.
+// Orphans: a connection accepted (or opened to the target) and not yet in the state file
+// when the proxy dies, or one whose state file was lost, is known to TCPR only. At start,
+// after the pairs it knows, the proxy lists TCPR's connections on its listen port or to
+// its target that no pair holds, recovers each from TCPR's own state and closes it in
+// order (input discarded), so that remote sees a FIN instead of a connection that hangs.
+// The proxy keeps no output: an orphan's unacknowledged output is not sent again, which is
+// nothing for one that died before it was relayed. The proxy's listen address and the
+// target are fixed for the proxy's life.
 
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { replaceFile } from '../lib/files.js';
+import { formatAddr, parseAddr } from '../lib/ip.js';
 import type { Logger } from '../lib/log.js';
 import {
   acceptProtected,
   connectProtected,
   listenProtected,
+  recordOf,
   recoverConnection,
   TcprClientError,
   type TcprChannel,
   type TcprConnection,
   type TcprRecord,
 } from './client.js';
-import { sub32 } from './connection.js';
+import { sub32, type ConnectionSnapshot } from './connection.js';
 
 export interface TcprProxyOptions {
   channel: TcprChannel;
@@ -198,6 +205,7 @@ export class TcprProxy {
       });
       await this.recoverAll();
     }
+    await this.closeOrphans();
     await this.listen();
     this.timer = setInterval(() => this.track(this.tick()), this.o.checkpointMs ?? 10);
   }
@@ -326,6 +334,73 @@ export class TcprProxy {
       b.socket.off('error', early);
     } catch (e) {
       this.o.log.error('relaying a new connection failed', { pair: id, from, error: String(e) });
+    }
+  }
+
+  /** TCPR's connections for this proxy that no pair holds: closed in order (header). */
+  private async closeOrphans(): Promise<void> {
+    let all: ConnectionSnapshot[];
+    try {
+      all = await listAll(this.o.channel);
+    } catch (e) {
+      this.o.log.warn('could not list TCPR connections to close orphans', { error: String(e) });
+      return;
+    }
+    const key = (addr: string | Uint8Array, port: number, localPort: number): string => {
+      const a = typeof addr === 'string' ? parseAddr(addr) : addr;
+      return `${a ? formatAddr(a) : String(addr)} ${port} ${localPort}`;
+    };
+    const known = new Set<string>();
+    for (const p of this.pairs.values()) {
+      for (const l of [p.st.a, p.st.b]) {
+        if (l) known.add(key(l.record.peerAddress, l.record.peerPort, l.record.localPort));
+      }
+    }
+    const ours = (a: Uint8Array, wanted: string | undefined): boolean => {
+      if (wanted === undefined || wanted === '0.0.0.0' || wanted === '::') return true;
+      const w = parseAddr(wanted);
+      return w !== undefined && formatAddr(w) === formatAddr(a);
+    };
+    const { listen, target } = this.o;
+    const targetKey = key(target.host, target.port, 0);
+    const orphans = all.filter((s) => {
+      if (s.done || known.has(key(s.peerAddr, s.hard.peerPort, s.port))) return false;
+      if (s.port === listen.port && ours(s.internalAddr, listen.address)) return true;
+      const toTarget = key(s.peerAddr, s.hard.peerPort, 0) === targetKey;
+      return toTarget && ours(s.internalAddr, target.localAddress ?? listen.address);
+    });
+    for (const s of orphans) {
+      const at = `${formatAddr(s.peerAddr)}:${s.hard.peerPort} via port ${s.port}`;
+      try {
+        if (s.hard.doneWriting) {
+          // Closed in order already (a pair given up, its FIN sent), only not yet
+          // forgotten: forget it now.
+          const ref = { port: s.hard.port, peerAddr: s.peerAddr, peerPort: s.hard.peerPort };
+          await this.o.channel.update({ ...ref, externalAddr: s.externalAddr }, { done: true });
+          this.o.log.info('closed connection the state file no longer held: forgotten', {
+            connection: at,
+          });
+          continue;
+        }
+        const r = await recoverConnection(this.o.channel, recordOf(s), 0);
+        r.conn.socket.on('error', (e) =>
+          this.o.log.info('orphan connection error while closing', {
+            connection: at,
+            error: e.message,
+          }),
+        );
+        const pair = new Pair({ id: 0, a: legState(r.conn) });
+        pair.a = new Leg('A', r.conn, pair.st.a, r.writeOffset);
+        await this.abandon(pair, []);
+        this.o.log.warn('connection TCPR held that the state file did not: closed in order', {
+          connection: at,
+        });
+      } catch (e) {
+        this.o.log.error('orphan connection could not be recovered', {
+          connection: at,
+          error: String(e),
+        });
+      }
     }
   }
 
@@ -663,6 +738,16 @@ export class TcprProxy {
       b: { read: b.readPos, write: b.writePos },
     });
     this.attach(p);
+  }
+}
+
+/** Every connection TCPR holds, page by page. */
+async function listAll(channel: TcprChannel): Promise<ConnectionSnapshot[]> {
+  const all: ConnectionSnapshot[] = [];
+  for (;;) {
+    const r = await channel.list(all.length);
+    all.push(...r.conns);
+    if (r.conns.length === 0 || all.length >= r.total) return all;
   }
 }
 
