@@ -5,7 +5,12 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
-import { createServer, type AddressInfo, type Socket as NetSocket } from 'node:net';
+import {
+  connect as connectTcp,
+  createServer,
+  type AddressInfo,
+  type Socket as NetSocket,
+} from 'node:net';
 import { test } from 'node:test';
 import { parseAddr } from '../lib/ip.js';
 import { recoverConnection, TcprChannel, TcprClientError, type TcprRecord } from './client.js';
@@ -324,6 +329,42 @@ test('recoverConnection: TCPR without state gets the record restored first', asy
     // One datagram restores it (no unknown, restore, query round trips first).
     assert.deepEqual(r.types.slice(0, 2), ['recover', 'query']);
   } finally {
+    ch.close();
+    r.close();
+    peer.close();
+  }
+});
+
+test('recoverConnection: the dead socket still holds the 4-tuple: marked failed, connected at once', async () => {
+  // A socket of "the dead incarnation" (TCPR never saw it die) keeps the local port and
+  // peer: the reconnect fails with EADDRNOTAVAIL until TCPR resets it, which the failed
+  // mark makes it do (here: the responder closes it when that update arrives).
+  let holder: NetSocket | undefined;
+  const r = await responder({
+    drop: (_n, m) => {
+      if (m?.type === 'update' && m.fields.failed) holder?.resetAndDestroy();
+      return false;
+    },
+  });
+  const ch = new TcprChannel({ address: '127.0.0.1', port: r.port, timeoutMs: 100, tries: 3 });
+  const { peer, rec } = await recoverySetup(r, true);
+  try {
+    holder = await new Promise<NetSocket>((resolve, reject) => {
+      const s = connectTcp({
+        host: '127.0.0.1',
+        port: rec.peerPort,
+        localAddress: '127.0.0.1',
+        localPort: rec.localPort,
+      });
+      s.once('connect', () => resolve(s)).once('error', reject);
+    });
+    const out = await recoverConnection(ch, rec, 1000);
+    out.conn.socket.destroy();
+    assert.equal(holder.destroyed, true);
+    // The failed connect (EADDRNOTAVAIL) is what sent the mark.
+    assert.deepEqual(r.types.slice(0, 3), ['recover', 'update', 'query']);
+  } finally {
+    holder?.destroy();
     ch.close();
     r.close();
     peer.close();
