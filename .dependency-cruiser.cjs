@@ -76,6 +76,17 @@ module.exports = {
       },
     },
     {
+      name: 'tcpr-compaction-pure',
+      comment:
+        "non-stop BGP's input-log compaction (tcpr/input-compaction) is a pure function of the octets: the files and the worker thread are compaction-files and compaction-runner's",
+      severity: 'error',
+      from: { path: '^src/tcpr/input-compaction\\.ts$' },
+      to: {
+        dependencyTypes: ['core'],
+        path: '^(node:)?(fs|net|dgram|child_process|http|https|worker_threads|os|cluster|timers)',
+      },
+    },
+    {
       name: 'mrt-io-at-the-edge',
       comment:
         'mrt/ reads and writes files, but only source.ts (input, decompression) and text-out.ts (output) touch I/O; the rest is pure over bytes',

@@ -11,10 +11,16 @@
 // - an UPDATE the peer sends during the outage (one prefix announced, one withdrawn) is
 //   acted on after the recovery: our RIB equals the peer's configured routes after it.
 // The same kill without TCPR, with and without graceful restart: tcpr-bgp-baseline.test.ts.
+// With log compaction: the same scenario with `--tcpr-compact-threshold 64`, so in.log is
+// compacted into a snapshot and out.log trimmed to what the peer has not acknowledged
+// before the kill (checked in the speaker's log and in the state directory); the recovery
+// then starts from the snapshot and every assertion above must still hold.
 
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { labAvailable } from '../src/lab/index.js';
+import { labAvailable, waitFor } from '../src/lab/index.js';
 import {
   buildScenario,
   DURING_OUTAGE,
@@ -26,36 +32,78 @@ import {
   WITHDRAWN,
 } from './support/tcpr-bgp.js';
 
+/** The state files of every neighbour of our speaker. */
+function stateFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .flatMap((d) => readdirSync(join(dir, d.name)));
+}
+
+/** Stream offsets in the names of files like in-<B>.snap. */
+const bases = (files: string[], re: RegExp): number[] =>
+  files.flatMap((f) => {
+    const m = re.exec(f);
+    return m ? [Number(m[1])] : [];
+  });
+
 for (const kind of ['bird', 'frr'] as const) {
-  const name = kind === 'bird' ? 'BIRD 2' : 'FRR';
-  test(
-    `non-stop BGP with ${name}: kill -9 of our speaker, the session carries on`,
-    { timeout: 150_000 },
-    async (t) => {
-      if (!labAvailable([kind])) return t.skip('lab not available and NONSTOP_SKIP_LAB=1');
-      const s = await buildScenario(kind, { tcpr: true, gracefulRestart: true });
-      t.after(() => s.destroy());
-      assert.deepEqual(await s.peerRib(), oursAtPeer, `${name}'s RIB before the kill`);
-      assert.deepEqual(await s.ourRib(), theirsAtUs(THEIRS), 'our RIB before the kill');
-      const o = await killAndRestart(s, kind);
-      t.diagnostic(`kill to the end of sampling: ${o.elapsed.toFixed(1)} s`);
-      assert.equal(o.before?.state, 'established');
-      assert.deepEqual(
-        o.ourRibAfter,
-        theirsAtUs([...THEIRS.filter((p) => p !== WITHDRAWN), DURING_OUTAGE]),
-        'our RIB after the recovery',
-      );
-      assert.deepEqual(o.samples, [], `${name} saw the session or our routes change`);
-      assert.equal(o.after?.state, 'established');
-      // Uptimes are whole seconds: ±0.5 each. A reset would take off the ~2 s we were away.
-      assert.ok(
-        (o.after?.uptime ?? 0) >= (o.before?.uptime ?? 0) + o.between - 1.5,
-        `${name}'s uptime restarted: ${o.before?.uptime} s, then ${o.after?.uptime} s ${o.between} s later`,
-      );
-      assert.deepEqual(await s.peerRib(), oursAtPeer, `${name}'s RIB after the recovery`);
-      assert.ok(!NOTIFICATION_LOG.test(o.peerLog), `${name} logged a notification:\n${o.peerLog}`);
-      if (o.frrBefore) assert.deepEqual(o.frrAfter, o.frrBefore, 'FRR message counters');
-      assert.match(s.speaker.logs(), /TCPR session recovered/);
-    },
-  );
+  for (const compaction of [false, true]) {
+    const name = kind === 'bird' ? 'BIRD 2' : 'FRR';
+    const what = compaction ? ', logs compacted before the kill' : '';
+    test(
+      `non-stop BGP with ${name}: kill -9 of our speaker, the session carries on${what}`,
+      { timeout: 150_000 },
+      async (t) => {
+        if (!labAvailable([kind])) return t.skip('lab not available and NONSTOP_SKIP_LAB=1');
+        const s = await buildScenario(kind, {
+          tcpr: true,
+          gracefulRestart: true,
+          ...(compaction ? { compactThreshold: 64 } : {}),
+        });
+        t.after(() => s.destroy());
+        assert.deepEqual(await s.peerRib(), oursAtPeer, `${name}'s RIB before the kill`);
+        assert.deepEqual(await s.ourRib(), theirsAtUs(THEIRS), 'our RIB before the kill');
+        if (compaction) {
+          await waitFor(() => s.speaker.logs(), {
+            what: 'in.log compacted and out.log trimmed',
+            until: (l) => /in\.log compacted/.test(l) && /out\.log trimmed/.test(l),
+            timeoutMs: 20_000,
+          });
+          const files = stateFiles(s.stateDir);
+          const snap = bases(files, /^in-(\d+)\.snap$/);
+          // (Two for an instant while a newer one replaces the older.)
+          const b = Math.max(...snap);
+          assert.ok(b > 0, `an input snapshot: ${files.join(' ')}`);
+          assert.ok(files.includes(`in-${b}.log`), `its segment: ${files.join(' ')}`);
+          assert.ok(
+            bases(files, /^out-(\d+)\.log$/)[0]! > 0,
+            `out.log trimmed: ${files.join(' ')}`,
+          );
+        }
+        const o = await killAndRestart(s, kind);
+        t.diagnostic(`kill to the end of sampling: ${o.elapsed.toFixed(1)} s`);
+        assert.equal(o.before?.state, 'established');
+        assert.deepEqual(
+          o.ourRibAfter,
+          theirsAtUs([...THEIRS.filter((p) => p !== WITHDRAWN), DURING_OUTAGE]),
+          'our RIB after the recovery',
+        );
+        assert.deepEqual(o.samples, [], `${name} saw the session or our routes change`);
+        assert.equal(o.after?.state, 'established');
+        // Uptimes are whole seconds: ±0.5 each. A reset would take off the ~2 s we were away.
+        assert.ok(
+          (o.after?.uptime ?? 0) >= (o.before?.uptime ?? 0) + o.between - 1.5,
+          `${name}'s uptime restarted: ${o.before?.uptime} s, then ${o.after?.uptime} s ${o.between} s later`,
+        );
+        assert.deepEqual(await s.peerRib(), oursAtPeer, `${name}'s RIB after the recovery`);
+        assert.ok(
+          !NOTIFICATION_LOG.test(o.peerLog),
+          `${name} logged a notification:\n${o.peerLog}`,
+        );
+        if (o.frrBefore) assert.deepEqual(o.frrAfter, o.frrBefore, 'FRR message counters');
+        assert.match(s.speaker.logs(), /TCPR session recovered/);
+        if (compaction) assert.match(s.speaker.logs(), /TCPR session recovered.* inputBase=[1-9]/);
+      },
+    );
+  }
 }

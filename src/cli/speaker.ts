@@ -22,7 +22,7 @@ import { Speaker } from '../speaker/speaker.js';
 import { MrtRecorder } from '../speaker/mrt-recorder.js';
 import { formatAddr } from '../lib/ip.js';
 import { TcprChannel } from '../tcpr/client.js';
-import { TcprBgpSessions } from '../tcpr/bgp-sessions.js';
+import { DEFAULT_COMPACT_THRESHOLD, TcprBgpSessions } from '../tcpr/bgp-sessions.js';
 import type { Command } from './command.js';
 
 /** Shortest interval between two readings of the kernel routes that resolve next hops. */
@@ -40,6 +40,10 @@ Runs the nonstop BGP-4 speaker in the foreground (logs on stderr).
   --tcpr-channel ADDR     TCPR's side-channel address (default 198.18.0.1)
   --tcpr-port N           its UDP port (default 7780)
   --tcpr-key-file FILE    shared key (hex) authenticating the side channel
+  --tcpr-compact-threshold SIZE
+                          compact a session's in.log (and trim its out.log) once this
+                          much was logged since the last time: octets, or with a k/M/G
+                          suffix (default 32M; 0: never)
   -h, --help              this help
 
 Signals: SIGHUP reloads the configuration; SIGTERM or SIGINT shut down cleanly (Cease to
@@ -70,6 +74,15 @@ export function expandTime(pattern: string, seconds: number): string {
         return '%';
     }
   });
+}
+
+/** "65536", "64k", "32M", "1G" (binary multiples) → octets; null when not a size. */
+export function parseSize(text: string): number | null {
+  const m = /^(\d+)([kKmMgG]?)$/.exec(text.trim());
+  if (!m) return null;
+  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase()]!;
+  const n = Number(m[1]) * unit;
+  return Number.isSafeInteger(n) ? n : null;
 }
 
 async function openFib(cfg: SpeakerConfig, log: Logger): Promise<Fib> {
@@ -106,7 +119,13 @@ export const speakerCommand: Command = {
   async run(args: string[]): Promise<number> {
     let file: string | undefined;
     let check = false;
-    const tcpr: { state?: string; channel?: string; port?: string; keyFile?: string } = {};
+    const tcpr: {
+      state?: string;
+      channel?: string;
+      port?: string;
+      keyFile?: string;
+      compact?: string;
+    } = {};
     for (let i = 0; i < args.length; i++) {
       const a = args[i]!;
       if (a === '-h' || a === '--help') {
@@ -118,6 +137,7 @@ export const speakerCommand: Command = {
       else if (a === '--tcpr-channel') tcpr.channel = args[++i];
       else if (a === '--tcpr-port') tcpr.port = args[++i];
       else if (a === '--tcpr-key-file') tcpr.keyFile = args[++i];
+      else if (a === '--tcpr-compact-threshold') tcpr.compact = args[++i];
       else {
         process.stderr.write(`nonstop speaker: unknown argument '${a}'\n\n${USAGE}`);
         return 2;
@@ -170,6 +190,13 @@ export const speakerCommand: Command = {
         process.stderr.write(`nonstop speaker: --tcpr-port ${tcpr.port}: not a port number\n`);
         return 2;
       }
+      const compactThreshold = tcpr.compact === undefined ? undefined : parseSize(tcpr.compact);
+      if (compactThreshold === null) {
+        process.stderr.write(
+          `nonstop speaker: --tcpr-compact-threshold ${tcpr.compact}: not a size (e.g. 32M, 65536)\n`,
+        );
+        return 2;
+      }
       let key: string | undefined;
       try {
         key = tcpr.keyFile ? readFileSync(tcpr.keyFile, 'utf8').trim() : undefined;
@@ -186,10 +213,13 @@ export const speakerCommand: Command = {
         }),
         clock: systemClock,
         log,
+        metrics,
+        ...(compactThreshold !== undefined ? { compactThreshold } : {}),
       });
       log.info('non-stop BGP: sessions protected by TCPR', {
         state: tcpr.state,
         channel: tcpr.channel ?? '198.18.0.1',
+        compactThreshold: compactThreshold ?? DEFAULT_COMPACT_THRESHOLD,
       });
     }
     const recorder = new MrtRecorder();

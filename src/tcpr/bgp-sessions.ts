@@ -2,55 +2,69 @@
 // application. Its sessions survive `kill -9` of the speaker: the neighbours never see the
 // session go down (paper §III-B, "BGP sessions").
 //
-// Per neighbour (one directory under the state dir, named after the neighbour):
-// - `in.log`: every octet received from the neighbour since the TCP connection opened,
-//   appended as it arrives. It is the durable form of the routing state learned from the
-//   neighbour: replaying it through the session rebuilds the Adj-RIB-In exactly. Every
-//   `commitIntervalMs` the log is fdatasync'ed and only then TCPR's checkpoint advanced
-//   to its length, so the neighbour's TCP only ever sees acknowledgments for input that
-//   is on disk (the paper's rule: acknowledge only what the application has made safe).
-// - `out.log`: every octet written to the neighbour, appended before it is written to the
-//   socket. After a crash the new socket's stream starts where the neighbour's last ACK
-//   was (TCPR's splice); out.log from there is re-sent first, which completes a message
-//   cut in half by the crash and repeats whole messages the neighbour never got.
+// Per neighbour (one directory under the state dir, named after the neighbour), with
+// offsets counted in each direction's TCP stream (0 = the first octet after the SYN), never
+// in a file (compaction-files.ts has the layout and its crash-safety argument):
+// - the input log: every octet received from the neighbour, as `in-<B>.snap` (the compacted
+//   form of stream octets [0, B), input-compaction.ts; absent while B = 0) and `in-<B>.log`
+//   (the octets from B on, appended as they arrive). Replaying snapshot + segment through
+//   the session rebuilds the Adj-RIB-In exactly. Every `commitIntervalMs` the segment is
+//   fdatasync'ed and only then TCPR's checkpoint advanced to the stream offset B + its
+//   length, so the neighbour's TCP only ever sees acknowledgments for input that is on
+//   disk (the paper's rule: acknowledge only what the application has made safe).
+// - the output log `out-<W>.log`: every octet written to the neighbour from stream offset W
+//   on, appended before it is written to the socket. After a crash the new socket's stream
+//   starts where the neighbour's last ACK was (TCPR's splice); the log from there is re-sent
+//   first, which completes a message cut in half by the crash and repeats whole messages
+//   the neighbour never got.
 // - `session.json`: TCPR's connection record (client.ts) and, once the session is
 //   Established, the Peer's exported state (FSM, negotiated capabilities) and the clock
 //   reading it was taken at.
+// Directories of earlier versions (`in.log`, `out.log`: base 0, no snapshot) recover as they
+// are; their files are replaced by the new names at the first compaction.
 //
-// Recovery (`resume`, at speaker start): recoverConnection() re-attaches the connection
-// (same local address and port; TCPR answers the SYN itself and splices); out.log from
-// TCPR's write offset is re-sent, then one KEEPALIVE (the neighbour's hold timer ran
-// during the outage); the Peer imports its Established state with the recovered socket
-// and replays in.log after the OPEN/KEEPALIVE exchange as buffered input, which goes
-// through the normal receive path (decode, RFC 7606 handling, import policy, decision):
-// the Loc-RIB is rebuilt and exported again. Routes are re-announced to the neighbour
-// unchanged (it ignores identical ones), never withdrawn. Input the neighbour sent during
-// the outage was never acknowledged, so its TCP re-sends it and it is processed live.
-// When recovery fails (TCPR has no state and the neighbour answers the reconnect with a
-// RST, the record is unreadable…) the stored session is discarded, logged, and the
-// neighbour starts afresh like any restart.
+// Compaction: when the input segment reaches `compactThreshold` octets (default 32 MiB),
+// snapshot + segment are compacted in a worker thread (compaction-runner.ts) into a new
+// snapshot at the last whole message B; the event loop then only installs it (copies the
+// segment's octets after B into the new segment, renames, fsyncs). When the output segment
+// reaches the threshold, the octets the neighbour acknowledged (TCPR's peer.ack) are
+// dropped the same way. Each is logged with sizes and times and counted in the metrics.
 //
-// Durability is against a process crash (the failure TCPR covers): out.log is written to
-// the page cache before the socket; in.log is fdatasync'ed before each checkpoint. The logs
-// grow for the life of the session (truncated when a new session starts); compacting
-// in.log into an Adj-RIB-In snapshot is left for later.
+// Recovery (`resume`, at speaker start): the newest complete input pair and output log are
+// read (anything else in the directory is removed); recoverConnection() re-attaches the
+// connection with TCPR's checkpoint at the input stream's end (same local address and
+// port; TCPR answers the SYN itself and splices); the output log from TCPR's write offset
+// (a stream offset, so minus W) is re-sent, then one KEEPALIVE (the neighbour's hold timer
+// ran during the outage); the Peer imports its Established state with the recovered socket
+// and replays snapshot + segment after the OPEN/KEEPALIVE exchange as buffered input,
+// which goes through the normal receive path (decode, RFC 7606 handling, import policy,
+// decision): the Loc-RIB is rebuilt and exported again. Routes are re-announced to the
+// neighbour unchanged (it ignores identical ones), never withdrawn. Input the neighbour
+// sent during the outage was never acknowledged, so its TCP re-sends it and it is
+// processed live. When recovery fails (TCPR has no state and the neighbour answers the
+// reconnect with a RST, the record is unreadable…) the stored session is discarded,
+// logged, and the neighbour starts afresh like any restart.
+//
+// Durability is against a process crash (the failure TCPR covers): the output log is
+// written to the page cache before the socket; the input segment is fdatasync'ed before
+// each checkpoint; compaction fsyncs every file before the rename that makes it count.
 
 import {
   closeSync,
-  existsSync,
   fdatasyncSync,
   fstatSync,
   mkdirSync,
   openSync,
   readFileSync,
   rmSync,
-  writeFileSync,
+  statSync,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../lib/clock.js';
 import { replaceFile } from '../lib/files.js';
 import type { Logger } from '../lib/log.js';
+import type { Counter, Registry } from '../control/metrics.js';
 import { TcpConnector, TcpTransport } from '../net/tcp.js';
 import {
   ForwardingTransport,
@@ -59,7 +73,7 @@ import {
   type Listener,
   type Transport,
 } from '../net/transport.js';
-import { BGP_HEADER_LEN, KEEPALIVE_BYTES, MSG } from '../wire/index.js';
+import { KEEPALIVE_BYTES, type CodecContext } from '../wire/index.js';
 import type { NeighborConfig } from '../speaker/config/index.js';
 import type { Peer, PeerSnapshot } from '../speaker/session/index.js';
 import type { ResumedSession, SessionHooks } from '../speaker/speaker.js';
@@ -70,6 +84,25 @@ import {
   type TcprConnection,
   type TcprRecord,
 } from './client.js';
+import {
+  abandonInput,
+  installInput,
+  installOutput,
+  loadLogs,
+  readRange,
+  resetLogs,
+  type InputCompactionDone,
+  type LoadedLogs,
+  type LogFiles,
+} from './compaction-files.js';
+import { CompactionRunner } from './compaction-runner.js';
+import { add32, sub32 } from './connection.js';
+import { establishedOffset } from './input-compaction.js';
+
+export { establishedOffset };
+
+/** Default size of a log segment that triggers compaction (in) or trimming (out). */
+export const DEFAULT_COMPACT_THRESHOLD = 32 * 1024 * 1024;
 
 export interface TcprBgpOptions {
   /** Directory holding one sub-directory per neighbour. */
@@ -81,6 +114,15 @@ export interface TcprBgpOptions {
   readonly commitIntervalMs?: number;
   /** Connect timeout of a protected session (ms); default 5000. */
   readonly connectTimeoutMs?: number;
+  /**
+   * Octets in a log segment (received since the last compaction, or sent since the last
+   * trim) that start a compaction of in.log / a trim of out.log; default 32 MiB, 0: never.
+   */
+  readonly compactThreshold?: number;
+  /** Where the speaker's metrics live (compaction counters, log sizes). */
+  readonly metrics?: Registry;
+  /** Compact on the event loop instead of a worker thread (tests). */
+  readonly compactInline?: boolean;
 }
 
 interface SessionFile {
@@ -98,68 +140,79 @@ export function sessionDirName(key: string): string {
   return name === '.' || name === '..' ? `_${name}` : name;
 }
 
-/**
- * Offset just after the message that made the session Established: the peer's OPEN and
- * then its first KEEPALIVE (RFC 4271 §8.2.2, OpenConfirm). Undefined when the log does not
- * hold both (the session never got there).
- */
-export function establishedOffset(input: Uint8Array): number | undefined {
-  let off = 0;
-  let sawOpen = false;
-  while (off + BGP_HEADER_LEN <= input.length) {
-    const len = (input[off + 16]! << 8) | input[off + 17]!;
-    if (len < BGP_HEADER_LEN || off + len > input.length) return undefined;
-    const type = input[off + 18]!;
-    off += len;
-    if (type === MSG.OPEN) sawOpen = true;
-    else if (type === MSG.KEEPALIVE && sawOpen) return off;
-  }
-  return undefined;
-}
+const FILE_FORMAT = 'nonstop-tcpr-bgp-session';
 
-/** One neighbour's files. */
+/** One neighbour's files (compaction-files.ts names them by stream offset). */
 class SessionStore {
   private inFd = -1;
   private outFd = -1;
+  files: LogFiles | undefined;
+  /** Octets in the current segments. */
   inLength = 0;
   outLength = 0;
+  /** Input stream offset known durable. */
   private synced = 0;
+  /** Bumped whenever the files are replaced or dropped: a compaction in flight is void. */
+  generation = 0;
+  /** The receive context of the established session (compaction needs it). */
+  ctx: CodecContext | undefined;
+  busy = false;
+  retryAt = 0;
+  snapshotSize = 0;
 
-  constructor(readonly dir: string) {}
+  constructor(
+    readonly name: string,
+    readonly dir: string,
+  ) {}
 
   private path(f: string): string {
     return join(this.dir, f);
+  }
+
+  /** Input stream offset just past the last octet received. */
+  get inEnd(): number {
+    return (this.files?.input.base ?? 0) + this.inLength;
+  }
+
+  /** Output stream offset just past the last octet written. */
+  get outEnd(): number {
+    return (this.files?.output.base ?? 0) + this.outLength;
   }
 
   /** A new session: empty logs, the connection's record. */
   begin(record: TcprRecord): void {
     this.close();
     mkdirSync(this.dir, { recursive: true });
-    for (const f of ['in.log', 'out.log']) writeFileSync(this.path(f), '');
-    this.writeSession({ format: 'nonstop-tcpr-bgp-session', version: 1, record });
-    this.open();
+    const files = resetLogs(this.dir);
+    this.writeSession({ format: FILE_FORMAT, version: 1, record });
+    this.open(files);
   }
 
-  /** Re-opens the logs of a stored session for appending. */
-  open(): void {
-    this.inFd = openSync(this.path('in.log'), 'a');
-    this.outFd = openSync(this.path('out.log'), 'a');
+  /** Opens the logs of `files` for appending. */
+  open(files: LogFiles): void {
+    this.close();
+    this.files = files;
+    this.inFd = openSync(this.path(files.input.segment), 'a');
+    this.outFd = openSync(this.path(files.output.segment), 'a');
     this.inLength = fstatSync(this.inFd).size;
     this.outLength = fstatSync(this.outFd).size;
-    this.synced = this.inLength;
+    this.synced = this.inEnd;
+    this.snapshotSize = files.input.snapshot ? statSync(this.path(files.input.snapshot)).size : 0;
   }
 
-  read(): { session: SessionFile; input: Uint8Array; output: Uint8Array } | undefined {
-    if (!existsSync(this.path('session.json'))) return undefined;
-    const session = JSON.parse(readFileSync(this.path('session.json'), 'utf8')) as SessionFile;
-    if (session.format !== 'nonstop-tcpr-bgp-session' || session.version !== 1) {
+  read(): { session: SessionFile; logs: LoadedLogs | undefined } | undefined {
+    let text: string;
+    try {
+      text = readFileSync(this.path('session.json'), 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+    const session = JSON.parse(text) as SessionFile;
+    if (session.format !== FILE_FORMAT || session.version !== 1) {
       throw new Error(`${this.path('session.json')}: not a nonstop TCPR session file`);
     }
-    return {
-      session,
-      input: readFileSync(this.path('in.log')),
-      output: readFileSync(this.path('out.log')),
-    };
+    return { session, logs: loadLogs(this.dir) };
   }
 
   writeSession(s: SessionFile): void {
@@ -180,12 +233,45 @@ class SessionStore {
     this.outLength += chunk.length;
   }
 
-  /** fdatasync of in.log if it grew; returns the durable input length, or -1 if unchanged. */
+  /** fdatasync of the input segment if it grew; returns the durable stream offset, or -1. */
   sync(): number {
-    if (this.inFd < 0 || this.synced === this.inLength) return -1;
+    if (this.inFd < 0 || this.synced === this.inEnd) return -1;
     fdatasyncSync(this.inFd);
-    this.synced = this.inLength;
+    this.synced = this.inEnd;
     return this.synced;
+  }
+
+  /** A compacted snapshot takes over (compaction-files.ts steps 2-4). */
+  installSnapshot(done: InputCompactionDone): void {
+    const files = this.files!;
+    const cur = files.input;
+    const tail = readRange(this.path(cur.segment), done.base - cur.base, this.inLength);
+    let installed;
+    try {
+      installed = installInput(this.dir, cur, done, tail);
+    } catch (e) {
+      abandonInput(this.dir, done);
+      throw e;
+    }
+    const { files: input, fd } = installed;
+    closeQuietly(this.inFd);
+    this.files = { ...files, input };
+    this.inFd = fd;
+    this.inLength = tail.length;
+    this.snapshotSize = done.after;
+    // `synced` stays: the next sync() checkpoints what the new segment holds.
+  }
+
+  /** Drops the output octets before stream offset `base` (acknowledged by the peer). */
+  trimOutput(base: number): void {
+    const files = this.files!;
+    const cur = files.output;
+    const tail = readRange(this.path(cur.segment), base - cur.base, this.outLength);
+    const { files: output, fd } = installOutput(this.dir, cur, base, tail);
+    closeQuietly(this.outFd);
+    this.files = { ...files, output };
+    this.outFd = fd;
+    this.outLength = tail.length;
   }
 
   discard(): void {
@@ -194,15 +280,19 @@ class SessionStore {
   }
 
   close(): void {
+    this.generation++;
     for (const fd of [this.inFd, this.outFd]) if (fd >= 0) closeSync(fd);
     this.inFd = -1;
     this.outFd = -1;
+    this.files = undefined;
+    this.ctx = undefined;
   }
 }
 
 /**
  * The transport of a protected session: input appended to in.log as it arrives and
  * checkpointed once durable; output appended to out.log before it reaches the socket.
+ * `tick` runs after each commit and every second (compaction checks).
  */
 class JournaledTransport extends ForwardingTransport {
   override get kind(): string {
@@ -218,12 +308,15 @@ class JournaledTransport extends ForwardingTransport {
     private readonly conn: TcprConnection,
     private readonly commitMs: number,
     private readonly log: Logger,
-    private readonly name: string,
+    private readonly tick: () => void,
   ) {
     super(inner);
     inner.onClose(() => this.stop());
     // A lost checkpoint datagram must not hold the peer's data back for long.
-    this.heartbeat = setInterval(() => this.checkpoint(this.store.inLength, true), 1000);
+    this.heartbeat = setInterval(() => {
+      this.checkpoint(this.store.inEnd, true);
+      this.tick();
+    }, 1000);
     this.heartbeat.unref();
   }
 
@@ -258,6 +351,7 @@ class JournaledTransport extends ForwardingTransport {
       this.timer = undefined;
       const n = this.store.sync();
       if (n >= 0) this.checkpoint(n, false);
+      this.tick();
     }, this.commitMs);
   }
 
@@ -266,7 +360,7 @@ class JournaledTransport extends ForwardingTransport {
     if (repeat && offset !== this.conn.checkpointed) return;
     this.conn.checkpoint(offset).catch((e: unknown) =>
       this.log.warn('TCPR checkpoint failed', {
-        peer: this.name,
+        peer: this.store.name,
         offset,
         error: e instanceof Error ? e.message : String(e),
       }),
@@ -300,19 +394,32 @@ class TcprConnector implements Connector {
   }
 }
 
+interface CompactionMetrics {
+  runs: Counter;
+  failures: Counter;
+  seconds: Counter;
+  stallSeconds: Counter;
+}
+
 export class TcprBgpSessions implements SessionHooks {
   private readonly stores = new Map<string, SessionStore>();
   private readonly commitMs: number;
+  private readonly threshold: number;
+  private readonly runner: CompactionRunner;
+  private readonly metrics: CompactionMetrics | undefined;
 
   constructor(private readonly o: TcprBgpOptions) {
     this.commitMs = o.commitIntervalMs ?? 10;
+    this.threshold = o.compactThreshold ?? DEFAULT_COMPACT_THRESHOLD;
+    this.runner = new CompactionRunner(o.compactInline ?? false);
     mkdirSync(o.stateDir, { recursive: true, mode: 0o700 });
+    this.metrics = o.metrics && this.installMetrics(o.metrics);
   }
 
   private store(n: NeighborConfig): SessionStore {
     let s = this.stores.get(n.key);
     if (!s) {
-      s = new SessionStore(join(this.o.stateDir, sessionDirName(n.key)));
+      s = new SessionStore(n.key, join(this.o.stateDir, sessionDirName(n.key)));
       this.stores.set(n.key, s);
     }
     return s;
@@ -342,19 +449,24 @@ export class TcprBgpSessions implements SessionHooks {
       local: `${conn.socket.localAddress}:${conn.socket.localPort}`,
       state: store.dir,
     });
-    return new JournaledTransport(
-      new TcpTransport(conn.socket),
-      store,
-      conn,
-      this.commitMs,
-      this.o.log,
-      n.key,
-    );
+    return this.journaled(new TcpTransport(conn.socket), store, conn);
+  }
+
+  private journaled(t: Transport, store: SessionStore, conn: TcprConnection): JournaledTransport {
+    // The store outlives the connection: once a new session has begun (or the store was
+    // closed), this transport's ticks must not compact or trim the new session's logs with
+    // this connection's TCPR state (an old socket can linger half-closed for minutes).
+    const generation = store.generation;
+    const tick = (): void => {
+      if (store.generation === generation) this.maybeCompact(store, conn);
+    };
+    return new JournaledTransport(t, store, conn, this.commitMs, this.o.log, tick);
   }
 
   established(n: NeighborConfig, peer: Peer): void {
     const store = this.stores.get(n.key);
-    if (!store) return; // not a protected session (incoming)
+    if (!store?.files) return; // not a protected session (incoming)
+    store.ctx = peer.negotiated?.receive;
     const session = store.session();
     if (session.snapshot) return; // resumed: the stored one still describes it
     store.writeSession({ ...session, snapshot: peer.exportState(), clockAt: this.o.clock.now() });
@@ -371,55 +483,199 @@ export class TcprBgpSessions implements SessionHooks {
       return undefined;
     }
     if (!stored) return undefined;
-    const { session, input, output } = stored;
-    const from = establishedOffset(input);
-    if (!session.snapshot || from === undefined) {
+    const { session, logs } = stored;
+    const from = logs && establishedOffset(logs.input);
+    if (!session.snapshot || !logs || from === undefined) {
       this.fail(n, store, 'stored session never reached Established', undefined);
       return undefined;
     }
+    // Stream offsets, not file lengths: the segments start at their base offsets.
+    const inEnd = logs.files.input.base + logs.segmentLength;
+    const outBase = logs.files.output.base;
+    const outEnd = outBase + logs.output.length;
     const t0 = performance.now();
     let r: Awaited<ReturnType<typeof recoverConnection>>;
     try {
-      r = await recoverConnection(this.o.channel, session.record, input.length);
+      r = await recoverConnection(this.o.channel, session.record, inEnd);
     } catch (e) {
       this.fail(n, store, 'TCPR recovery failed', e);
       return undefined;
     }
-    if (r.writeOffset > output.length) {
+    // TCPR's offsets are modulo 2^32 (sequence space): unwrap them next to ours.
+    const writeOffset = outEnd - sub32(outEnd, r.writeOffset);
+    const skip = r.skip % 2 ** 32;
+    if (writeOffset < outBase || skip >= 2 ** 31) {
       r.conn.socket.destroy();
       this.fail(
         n,
         store,
-        `the peer acknowledged ${r.writeOffset} octets but out.log holds ${output.length}`,
+        `TCPR resumes output at offset ${r.writeOffset} (input skip ${r.skip}) but the output log holds [${outBase}, ${outEnd})`,
         undefined,
       );
       return undefined;
     }
-    store.open();
-    const transport = new JournaledTransport(
-      new SkippingTransport(new TcpTransport(r.conn.socket), r.skip),
+    store.open(logs.files);
+    const transport = this.journaled(
+      new SkippingTransport(new TcpTransport(r.conn.socket), skip),
       store,
       r.conn,
-      this.commitMs,
-      this.o.log,
-      n.key,
     );
     // Complete what the dead process was sending, then tell the peer we are alive.
-    const tail = output.subarray(r.writeOffset);
+    const tail = logs.output.subarray(writeOffset - outBase);
     if (tail.length) transport.writeRaw(tail);
     transport.write(KEEPALIVE_BYTES);
     this.o.log.info('TCPR session recovered', {
       peer: n.key,
       ms: Math.round((performance.now() - t0) * 1000) / 1000,
-      replay: input.length - from,
+      replay: logs.input.length - from,
+      inputBase: logs.files.input.base,
+      outputBase: outBase,
       resent: tail.length,
-      skip: r.skip,
+      skip,
     });
     return {
       snapshot: session.snapshot,
       transport,
-      buffered: input.subarray(from),
+      buffered: logs.input.subarray(from),
       shiftMs: this.o.clock.now() - (session.clockAt ?? this.o.clock.now()),
+    };
+  }
+
+  /** Starts a compaction of in.log or a trim of out.log when a segment passed the threshold. */
+  private maybeCompact(store: SessionStore, conn: TcprConnection): void {
+    if (this.threshold <= 0 || store.busy || !store.files) return;
+    if (this.o.clock.now() < store.retryAt) return;
+    if (store.ctx && store.inLength >= this.threshold) void this.compactInput(store);
+    else if (store.outLength >= this.threshold) void this.trimOutput(store, conn);
+  }
+
+  private async compactInput(store: SessionStore): Promise<void> {
+    store.busy = true;
+    const generation = store.generation;
+    const t0 = performance.now();
+    const segment = store.inLength;
+    let done: InputCompactionDone | undefined;
+    try {
+      done = await this.runner.run({
+        dir: store.dir,
+        input: store.files!.input,
+        segmentLength: segment,
+        ctx: store.ctx!,
+      });
+      if (!done) {
+        store.retryAt = this.o.clock.now() + 10_000;
+        return;
+      }
+      if (store.generation !== generation) {
+        rmSync(join(store.dir, done.tmp), { force: true });
+        return;
+      }
+      const s0 = performance.now();
+      store.installSnapshot(done);
+      const stallMs = performance.now() - s0;
+      const ms = performance.now() - t0;
+      this.o.log.info('in.log compacted', {
+        peer: store.name,
+        before: done.before,
+        after: done.after,
+        base: done.base,
+        routes: done.stats.routes,
+        attributeSets: done.stats.attributeSets,
+        ms: round(ms),
+        workerMs: round(done.ms),
+        stallMs: round(stallMs),
+      });
+      this.metrics?.runs.inc({ peer: store.name, log: 'in' });
+      this.metrics?.seconds.inc({ peer: store.name }, done.ms / 1000);
+      this.metrics?.stallSeconds.inc({ peer: store.name }, stallMs / 1000);
+    } catch (e) {
+      if (done) rmSync(join(store.dir, done.tmp), { force: true });
+      this.failed(store, generation, 'in.log compaction', e);
+    } finally {
+      store.busy = false;
+    }
+  }
+
+  private async trimOutput(store: SessionStore, conn: TcprConnection): Promise<void> {
+    store.busy = true;
+    const generation = store.generation;
+    try {
+      const s = await conn.state();
+      if (store.generation !== generation || !store.files || !s.peer.haveAck) return;
+      // What the neighbour acknowledged, as a stream offset (its ACK is modulo 2^32).
+      const outBase = conn.record().outBase;
+      const end = store.outEnd;
+      const acked = end - sub32(add32(outBase, end), s.peer.ack);
+      const from = store.files.output.base;
+      if (acked - from < this.threshold / 2) {
+        store.retryAt = this.o.clock.now() + 5_000; // not worth a copy yet
+        return;
+      }
+      const s0 = performance.now();
+      const before = store.outLength;
+      store.trimOutput(acked);
+      const stallMs = performance.now() - s0;
+      this.o.log.info('out.log trimmed', {
+        peer: store.name,
+        before,
+        after: store.outLength,
+        base: acked,
+        stallMs: round(stallMs),
+      });
+      this.metrics?.runs.inc({ peer: store.name, log: 'out' });
+      this.metrics?.stallSeconds.inc({ peer: store.name }, stallMs / 1000);
+    } catch (e) {
+      this.failed(store, generation, 'out.log trim', e);
+    } finally {
+      store.busy = false;
+    }
+  }
+
+  /** A compaction or trim failed: the old files stay in use; tried again in a minute. */
+  private failed(store: SessionStore, generation: number, what: string, e: unknown): void {
+    store.retryAt = this.o.clock.now() + 60_000;
+    if (store.generation !== generation) return; // the session ended meanwhile: no failure
+    this.metrics?.failures.inc({ peer: store.name });
+    this.o.log.warn(`${what} failed (retried in 60 s)`, {
+      peer: store.name,
+      error: e instanceof Error ? e.message : String(e),
+    });
+  }
+
+  private installMetrics(m: Registry): CompactionMetrics {
+    const bytes = m.gauge(
+      'nonstop_tcpr_bgp_log_bytes',
+      'Octets of a TCPR-protected session on disk (in: snapshot and segment; out: segment)',
+      ['peer', 'log'],
+    );
+    m.onCollect(() => {
+      for (const s of this.stores.values()) {
+        if (!s.files) continue;
+        bytes.set({ peer: s.name, log: 'in' }, s.snapshotSize + s.inLength);
+        bytes.set({ peer: s.name, log: 'out' }, s.outLength);
+      }
+    });
+    return {
+      runs: m.counter(
+        'nonstop_tcpr_bgp_compactions_total',
+        'Compactions of in.log and trims of out.log done',
+        ['peer', 'log'],
+      ),
+      failures: m.counter(
+        'nonstop_tcpr_bgp_compaction_failures_total',
+        'Compactions or trims that failed',
+        ['peer'],
+      ),
+      seconds: m.counter(
+        'nonstop_tcpr_bgp_compaction_seconds_total',
+        'Time spent compacting in.log in the worker thread',
+        ['peer'],
+      ),
+      stallSeconds: m.counter(
+        'nonstop_tcpr_bgp_compaction_stall_seconds_total',
+        "Time the speaker's event loop spent installing compacted or trimmed logs",
+        ['peer'],
+      ),
     };
   }
 
@@ -433,12 +689,25 @@ export class TcprBgpSessions implements SessionHooks {
   }
 
   close(): void {
+    this.runner.close();
     for (const s of this.stores.values()) s.close();
   }
 
   /** After a clean shutdown (Cease sent): no session is left to resume. */
   discardAll(): void {
+    this.runner.close();
     for (const s of this.stores.values()) s.discard();
+  }
+}
+
+const round = (ms: number): number => Math.round(ms * 1000) / 1000;
+
+/** Closes a log descriptor being replaced; its files are already superseded on disk. */
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // nothing to lose: every octet written through it was copied and fsync'ed
   }
 }
 

@@ -42,6 +42,8 @@ export const theirsAtUs = (prefixes: string[]): Map<string, string> =>
 
 export interface Scenario {
   topo: TcprTopology;
+  /** `--tcpr-state` of our speaker (when `tcpr`). */
+  stateDir: string;
   speaker: Daemon;
   peer: Daemon;
   /** Our routes as the peer has them. */
@@ -53,7 +55,12 @@ export interface Scenario {
 
 export async function buildScenario(
   kind: PeerKind,
-  o: { tcpr: boolean; gracefulRestart: boolean },
+  o: {
+    tcpr: boolean;
+    gracefulRestart: boolean;
+    /** `--tcpr-compact-threshold` (octets): tiny values make compaction run at once. */
+    compactThreshold?: number;
+  },
 ): Promise<Scenario> {
   const topo = await TcprTopology.build();
   try {
@@ -89,7 +96,15 @@ export async function buildScenario(
         },
       ],
       originate: OURS.map((prefix) => ({ prefix })),
-      args: o.tcpr ? ['--tcpr-state', join(topo.lab.dir, 'tcpr-state')] : [],
+      args: o.tcpr
+        ? [
+            '--tcpr-state',
+            join(topo.lab.dir, 'tcpr-state'),
+            ...(o.compactThreshold !== undefined
+              ? ['--tcpr-compact-threshold', String(o.compactThreshold)]
+              : []),
+          ]
+        : [],
     });
     const peer = topo.lab.daemon(kind, {
       name: kind,
@@ -127,6 +142,7 @@ export async function buildScenario(
     });
     return {
       topo,
+      stateDir: join(topo.lab.dir, 'tcpr-state'),
       speaker,
       peer,
       peerRib,
