@@ -590,14 +590,20 @@ export interface RecoverOptions {
   timeoutMs?: number;
   /** The old socket of a still-running app (middlebox restart): reset it first. */
   oldSocket?: Socket;
+  /**
+   * A socket still holding the 4-tuple is the dead incarnation's (TCPR never saw it die):
+   * mark the connection failed so TCPR resets it (default). false: it may be someone's live
+   * socket; fail with ERR_TCPR_CONNECT instead (a tool closing connections nobody claims).
+   */
+  resetHolder?: boolean;
 }
 
 /**
  * Recovers a protected connection after a crash (or a middlebox restart): reconnects from
- * the same local address and port and sends `recover` right behind the SYN (TCPR marks
- * the old incarnation failed with its checkpoint at `readOffset`, or restores the entry
- * from the record if it lost it, and answers with its state, by then the splice).
- * `readOffset`: the input offset the app has durably consumed.
+ * the same local address and port and sends `recover` right behind the SYN (TCPR leaves
+ * a connection it has a checkpoint for as it is, with `readOffset` pending if ahead, or
+ * restores it from the record if it lost it, and answers with its state, by then the
+ * splice). `readOffset`: the input offset the app has durably consumed.
  */
 export async function recoverConnection(
   channel: TcprChannel,
@@ -658,56 +664,73 @@ export async function recoverConnection(
     } catch (e) {
       lastErr = e;
       const code = (e as NodeJS.ErrnoException).code;
-      if (attempt === 0 && (code === 'EADDRNOTAVAIL' || code === 'EADDRINUSE')) {
-        // The dead incarnation's socket still holds the 4-tuple (TCPR never saw it die):
-        // marked failed, TCPR resets it before it answers.
+      if (code === 'EADDRNOTAVAIL' || code === 'EADDRINUSE') {
+        // A socket still holds the 4-tuple: the dead incarnation's (TCPR never saw it die),
+        // marked failed, TCPR resets it before it answers; once, and only if allowed.
+        if (attempt > 0 || o.resetHolder === false) break;
         if (marked && 'e' in (await marked)) break;
         await channel.updateAndQuery(ref, { failed: true }).catch(() => undefined);
       } else await new Promise((res) => setTimeout(res, 50));
     }
   }
-  mark();
-  const r = await marked!;
-  if ('e' in r) {
+  // Until the socket is handed over, its errors are ours: a peer that reset the connection
+  // answers the splice's ACKs with a RST, which must not go unhandled.
+  let broken: Error | undefined;
+  const hold = (e: Error): void => void (broken ??= e);
+  socket?.on('error', hold);
+  try {
+    mark();
+    const r = await marked!;
+    if ('e' in r) throw r.e;
+    if (!socket) {
+      throw new TcprClientError(
+        'ERR_TCPR_CONNECT',
+        `recovery connect ${rec.localAddress}:${rec.localPort} → ${rec.peerAddress}:${rec.peerPort} failed: ${String(lastErr)}`,
+      );
+    }
+    // `recover`'s answer is the splice when it says one was made since the previous
+    // `recover` (our SYN's: it went out first, on the same route), for the connection made
+    // (the first attempt's) whose SYN went out once: a retransmitted one (Linux's initial
+    // RTO is 1 s) fixes the splice again. Otherwise (a lost answer re-sent, a retry, a
+    // state-less splice after the answer) the state is read now, after the handshake.
+    const a = r.s;
+    const spliced = first && performance.now() - dialedAt < SYN_RTO_MS / 2 && a.spliced;
+    // Before anything is written: seq − delta is where the new socket's output starts.
+    const s = spliced ? a : await channel.query(ref);
+    const writeOffset = sub32(sub32(s.seq, s.delta), rec.outBase);
+    // The input starts where TCPR spliced; its checkpoint may have followed the new socket
+    // since (E17 pending checkpoint).
+    const readBase = sub32(s.spliceAck, rec.inBase);
+    const skip = readOffset - readBase;
+    if (skip < 0) {
+      throw new TcprClientError(
+        'ERR_TCPR_RECORD',
+        `TCPR's checkpoint (offset ${readBase}) is ahead of the app's durable read offset ${readOffset}: the app acknowledged input it did not persist`,
+      );
+    }
+    socket.off('error', hold);
+    if (broken) {
+      throw new TcprClientError(
+        'ERR_TCPR_CONNECT',
+        `the recovered connection ${rec.localAddress}:${rec.localPort} → ${rec.peerAddress}:${rec.peerPort} failed before it was handed over: ${broken.message}`,
+      );
+    }
+    const now = { ...saved, hard: s.hard };
+    const conn = new TcprConnection(
+      channel,
+      socket,
+      { ...rec, saved: savedStateToJson(now) },
+      readBase,
+      writeOffset,
+    );
+    // skip > 0 when TCPR's checkpoint was behind ours at the splice (our last checkpoint had
+    // not reached it, or a state-less recovery whose peer's ACK was behind us): the socket
+    // delivers those bytes again and the app discards them (never checkpointed ahead of it).
+    return { conn, writeOffset, skip };
+  } catch (e) {
     socket?.destroy();
-    throw r.e;
+    throw e;
   }
-  if (!socket) {
-    throw new TcprClientError(
-      'ERR_TCPR_CONNECT',
-      `recovery connect ${rec.localAddress}:${rec.localPort} → ${rec.peerAddress}:${rec.peerPort} failed: ${String(lastErr)}`,
-    );
-  }
-  // `recover`'s answer is the splice when it says one was made since the previous
-  // `recover` (our SYN's: it went out first), for the connection made (the first
-  // attempt's) whose SYN went out once: a retransmitted one (Linux's initial RTO is 1 s)
-  // fixes the splice again. Otherwise the state is read now, after the handshake.
-  const a = r.s;
-  const spliced = first && performance.now() - dialedAt < SYN_RTO_MS / 2 && a.spliced;
-  // Before anything is written: seq − delta is where the new socket's output starts.
-  const s = spliced ? a : await channel.query(ref);
-  const writeOffset = sub32(sub32(s.seq, s.delta), rec.outBase);
-  const readBase = sub32(s.hard.ack, rec.inBase);
-  const skip = readOffset - readBase;
-  if (skip < 0) {
-    socket.destroy();
-    throw new TcprClientError(
-      'ERR_TCPR_RECORD',
-      `TCPR's checkpoint (offset ${readBase}) is ahead of the app's durable read offset ${readOffset}: the app acknowledged input it did not persist`,
-    );
-  }
-  const now = { ...saved, hard: s.hard };
-  const conn = new TcprConnection(
-    channel,
-    socket,
-    { ...rec, saved: savedStateToJson(now) },
-    readBase,
-    writeOffset,
-  );
-  // skip > 0 when TCPR's checkpoint was behind ours at the splice (our last checkpoint had
-  // not reached it, or a state-less recovery whose peer's ACK was behind us): the socket
-  // delivers those bytes again and the app discards them (never checkpointed ahead of it).
-  return { conn, writeOffset, skip };
 }
 
 /** Linux's initial SYN retransmission timeout (TCP_TIMEOUT_INIT). */

@@ -94,6 +94,9 @@ export interface Connection {
   havePendingAck: boolean;
   /** E17: a recovery was spliced (fake SYN-ACK) since the last `recover` message. */
   spliced: boolean;
+  /** hard.ack at the last splice or restore: where the new socket's input starts (E17:
+   * the pending checkpoint may move hard.ack on from there before the app reads it). */
+  spliceAck: number;
   /** Current table keys (maintained by ConnectionTable). */
   keyInt: string;
   keyExt: string;
@@ -157,6 +160,7 @@ export function newConnection(
     pendingAck: 0,
     havePendingAck: false,
     spliced: false,
+    spliceAck: 0,
     embryonic: false,
     keyInt: '',
     keyExt: '',
@@ -378,6 +382,7 @@ export type ConnectionSnapshot = Pick<
   | 'failed'
   | 'synSent'
   | 'spliced'
+  | 'spliceAck'
   | 'peer'
   | 'appWsNow'
 >;
@@ -395,6 +400,7 @@ export function snapshot(c: Connection): ConnectionSnapshot {
     failed: c.failed,
     synSent: c.synSent,
     spliced: c.spliced,
+    spliceAck: c.spliceAck,
     peer: { ...c.peer },
     appWsNow: c.appWsNow,
   };

@@ -54,6 +54,7 @@ const snap: ConnectionSnapshot = {
   spliced: true,
   peer: { ack: 5, fin: 6, win: 7, haveFin: false, haveAck: true },
   appWsNow: 3,
+  spliceAck: 0xfffffff0,
 };
 
 const messages: ControlMessage[] = [
@@ -217,10 +218,11 @@ test('malformed datagrams: each gives its stable code', () => {
   const wsAt = 18 + 3 * 17 + 2 + 6;
   cases.push(['ERR_TCPR_CTL_VALUE', mut((b) => (b[wsAt] = 16), r)]);
   cases.push(['ERR_TCPR_CTL_VALUE', mut((b) => (b[wsAt + 2] = 8), r)]);
-  // A state whose flag byte (the body's last but one) has a bit past `spliced` (64).
+  // A state whose flag byte (before the window code and the 4-byte splice point) has a
+  // bit past `spliced` (64).
   const st = encodeControl({ type: 'state', state: snap });
-  assert.equal(code(mut((b) => (b[b.length - 2]! |= 64), st)), 'ok');
-  cases.push(['ERR_TCPR_CTL_VALUE', mut((b) => (b[b.length - 2]! |= 128), st)]);
+  assert.equal(code(mut((b) => (b[b.length - 6]! |= 64), st)), 'ok');
+  cases.push(['ERR_TCPR_CTL_VALUE', mut((b) => (b[b.length - 6]! |= 128), st)]);
   for (const [want, b] of cases)
     assert.equal(code(b), want, `${want} ${Buffer.from(b).toString('hex')}`);
 });

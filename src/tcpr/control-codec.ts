@@ -82,7 +82,7 @@ export type ControlMessage =
   | { type: 'unknown'; conn: ConnRef }
   | { type: 'update'; conn: ConnRef; fields: UpdateFields }
   | { type: 'restore'; state: SavedState }
-  /** A recovering app: mark failed at checkpoint `state.hard.ack`, or restore; → `state`. */
+  /** A recovering app, behind its SYN: restore unless TCPR has a checkpoint (E17); → `state`. */
   | { type: 'recover'; state: SavedState }
   | { type: 'listen'; listen: ListenSpec; remove: boolean }
   | { type: 'list'; offset: number }
@@ -431,6 +431,7 @@ function putSnapshot(w: Writer, s: ConnectionSnapshot): void {
   const f = [s.haveFin, s.done, s.failed, s.synSent, s.peer.haveFin, s.peer.haveAck, s.spliced];
   w.u8(f.reduce((acc, v, i) => acc | (v ? 1 << i : 0), 0));
   w.u8(s.appWsNow);
+  w.u32(s.spliceAck);
 }
 
 function getSnapshot(r: Reader): ConnectionSnapshot {
@@ -459,6 +460,7 @@ function getSnapshot(r: Reader): ConnectionSnapshot {
     spliced: (f & 64) !== 0,
     peer,
     appWsNow: checkWs(r.u8(), 'current app'),
+    spliceAck: r.u32(),
   };
 }
 

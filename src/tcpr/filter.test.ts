@@ -550,6 +550,34 @@ test('E17 an ACK past the pending checkpoint moves it there and tells the peer',
   assert.equal(one(update(n, { ack: plus(PEER_ISN, 9) }), 'peer').ack, plus(PEER_ISN, 9));
 });
 
+test('E17 recover after the new socket acknowledged: the checkpoint follows, spliceAck stays', () => {
+  const n = net({ dupAcks: 0 });
+  setup(n);
+  const data = (seq: number, text: string) =>
+    one(fromPeer(n, { seq, ack: plus(APP_ISN, 1), flags: 'PA', data: text }), 'app');
+  data(plus(PEER_ISN, 1), 'bar\0');
+  data(plus(PEER_ISN, 5), 'qux\0');
+  fromApp(n, { seq: plus(APP_ISN, 1), flags: 'R' });
+  one(fromApp(n, { seq: REC_ISN, flags: 'S', opts: APP_OPTS }), 'app');
+  fromApp(n, { seq: plus(REC_ISN, 1), ack: plus(PEER_ISN, 1), flags: 'A' });
+  // The new socket got the retransmitted first 4 bytes and acknowledged them (held: not
+  // checkpointed) before the app's recover came.
+  data(plus(PEER_ISN, 1), 'bar\0');
+  assert.deepEqual(fromApp(n, { seq: plus(REC_ISN, 1), ack: plus(PEER_ISN, 5), flags: 'A' }), []);
+  const r = recoverMsg(n, plus(PEER_ISN, 9));
+  assert.equal(one(r.emits, 'peer').ack, plus(PEER_ISN, 5));
+  // The input of the new socket started at the splice, not at the checkpoint now.
+  assert.deepEqual([r.state?.hard.ack, r.state?.spliceAck], [plus(PEER_ISN, 5), plus(PEER_ISN, 1)]);
+  // A restore takes the pending checkpoint away: a later ACK never moves it backwards.
+  const m = restoreMsg(n, plus(PEER_ISN, 13)) as { state: SavedState };
+  n.f.control({ type: 'restore', state: m.state });
+  data(plus(PEER_ISN, 5), 'qux\0');
+  data(plus(PEER_ISN, 9), 'zzz\0');
+  data(plus(PEER_ISN, 13), 'www\0');
+  fromApp(n, { seq: plus(REC_ISN, 1), ack: plus(PEER_ISN, 17), flags: 'A' });
+  assert.equal(state(n).hard.ack, plus(PEER_ISN, 13));
+});
+
 test('E17 recover without state restores it (failed); so it does an entry only a SYN opened', () => {
   for (const synFirst of [false, true]) {
     const n = net();

@@ -62,8 +62,10 @@
 //     handshake. The app's checkpoint, if ahead, becomes pending: the checkpoint follows
 //     the app's ACKs up to it (the new socket received those bytes; the app had made them
 //     durable before it died), so the peer learns of them while the app discards them
-//     (`skip`). The reply is always the state, with `spliced` set if a recovery SYN was
-//     spliced since the previous `recover` (normally: the one just before it).
+//     (`skip`). The reply is always the state, with `spliced` set if a recovery was
+//     spliced since the previous `recover` (normally: the SYN just before it; a splice no
+//     `recover` followed, e.g. a retransmitted SYN's, leaves it set) and `spliceAck`, the
+//     checkpoint at the last splice (or restore), where the new socket's input starts.
 // Also: state-less recovery needs a checkpoint (peer SYN seen or state restored), else the
 // challenge ACK is dropped and reported; a peer SYN resets the checkpoint only before the
 // handshake completed; after the recovery handshake ACK, `dupAcks` (default 3) copies of
@@ -657,6 +659,7 @@ export class TcprFilter implements PacketFilter {
   private beginRecovery(c: Connection): void {
     c.delta = sub32(c.seq, c.peer.ack);
     c.spliced = true;
+    c.spliceAck = c.hard.ack;
     c.hard.doneWriting = false;
     c.haveFin = false;
     c.awaitingHandshakeAck = true;
@@ -972,6 +975,10 @@ export class TcprFilter implements PacketFilter {
 
   /** E17: the checkpoint follows the app's ACK `ack` up to the pending one; true if moved. */
   private advancePending(c: Connection, ack: number): boolean {
+    if (!seqLt(c.hard.ack, c.pendingAck)) {
+      c.havePendingAck = false; // the checkpoint got there another way (update, restore)
+      return false;
+    }
     if (!seqLt(c.hard.ack, ack)) return false;
     const to = seqLt(ack, c.pendingAck) ? ack : c.pendingAck;
     c.hard.ack = to;
@@ -993,10 +1000,13 @@ export class TcprFilter implements PacketFilter {
       c.internalAddr = new Uint8Array(s.internalAddr);
       c.port = s.port;
       c.hard = { ...s.hard };
+      c.havePendingAck = false;
+      c.spliced = false;
     } else {
       c = newConnection(s.internalAddr, s.externalAddr, s.peerAddr, s.port, { ...s.hard });
     }
     c.hasCheckpoint = true;
+    c.spliceAck = c.hard.ack; // where a splice of the restored entry will start
     this.table.reindex(c);
     this.unknownSeen.clear();
     return c;

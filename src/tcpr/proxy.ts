@@ -356,8 +356,8 @@ export class TcprProxy {
         if (l) known.add(key(l.record.peerAddress, l.record.peerPort, l.record.localPort));
       }
     }
-    const ours = (a: Uint8Array, wanted: string | undefined): boolean => {
-      if (wanted === undefined || wanted === '0.0.0.0' || wanted === '::') return true;
+    // The listen address is one TCPR maps (listenProtected refuses others), never a wildcard.
+    const ours = (a: Uint8Array, wanted: string): boolean => {
       const w = parseAddr(wanted);
       return w !== undefined && formatAddr(w) === formatAddr(a);
     };
@@ -372,7 +372,7 @@ export class TcprProxy {
     for (const s of orphans) {
       const at = `${formatAddr(s.peerAddr)}:${s.hard.peerPort} via port ${s.port}`;
       try {
-        if (s.hard.doneWriting) {
+        if (s.hard.doneWriting && s.haveFin) {
           // Closed in order already (a pair given up, its FIN sent), only not yet
           // forgotten: forget it now.
           const ref = { port: s.hard.port, peerAddr: s.peerAddr, peerPort: s.hard.peerPort };
@@ -382,7 +382,11 @@ export class TcprProxy {
           });
           continue;
         }
-        const r = await recoverConnection(this.o.channel, recordOf(s), 0);
+        // A live socket holding it (another application's) makes this fail, untouched.
+        const r = await recoverConnection(this.o.channel, recordOf(s), 0, {
+          resetHolder: false,
+          timeoutMs: 2000,
+        });
         r.conn.socket.on('error', (e) =>
           this.o.log.info('orphan connection error while closing', {
             connection: at,
