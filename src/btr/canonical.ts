@@ -33,7 +33,7 @@
 // FIB values (`canonicalFibValue`) start with 0x02 instead: count (1) | per gateway,
 // length (1) | address, sorted and deduplicated.
 
-import { Writer } from '../lib/bytes.js';
+import { latin1, Writer } from '../lib/bytes.js';
 import { AFI, formatAddr, type Prefix } from '../lib/ip.js';
 import {
   AS_SEG,
@@ -348,10 +348,6 @@ function compareTriples(
   b: readonly [number, number, number],
 ): number {
   return a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
-}
-
-function latin1(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
 }
 
 // ---------------------------------------------------------------------------------------

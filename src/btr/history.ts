@@ -34,6 +34,7 @@
 // of each chunk by attributes.
 
 import { isDecodedFamily, type CodecContext, type UpdateMessage } from '../wire/index.js';
+import { latin1 } from '../lib/bytes.js';
 import { AFI } from '../lib/ip.js';
 import { routeKey } from './canonical-key.js';
 import {
@@ -268,10 +269,6 @@ export function attributeBlock(raw: Uint8Array): Uint8Array {
     o += ranges[i + 1]! - ranges[i]!;
   }
   return out;
-}
-
-function latin1(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
 }
 
 /** Routes per chunk of a replay: one chunk is grouped by attributes and packed at once. */

@@ -172,6 +172,11 @@ export function toHex(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 }
 
+/** The bytes as a string of one char each (0–255): a compact, hashable map key. */
+export function latin1(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+}
+
 export function fromHex(s: string): Uint8Array {
   const clean = s.replace(/[^0-9a-fA-F]/g, '');
   return new Uint8Array(Buffer.from(clean, 'hex'));

@@ -30,7 +30,7 @@
 // the caller owns; tables `retain` what they store and `release` what they drop; the set
 // leaves the pool at zero.
 
-import { Writer } from '../lib/bytes.js';
+import { latin1, Writer } from '../lib/bytes.js';
 import {
   AS4_CONTEXT,
   AS_SEG,
@@ -244,10 +244,6 @@ const EXT = ATTR_FLAG.EXTENDED_LENGTH;
 const SMALL_BYTES_CAP = 1 << 17;
 
 /** Latin1 string of `b[0, n)`: one char per octet (Buffer's native conversion). */
-function latin1(b: Uint8Array, n: number): string {
-  return Buffer.from(b.buffer, b.byteOffset, n).toString('latin1');
-}
-
 /**
  * Append the canonical encoding of one attribute. The attributes of nearly every route
  * (ORIGIN, AS_PATH, NEXT_HOP, MED, LOCAL_PREF, COMMUNITIES) are written directly; the
@@ -401,7 +397,13 @@ export class AttrPool {
     const bucket = this.sets.get(h);
     let s = bucket === undefined ? undefined : findIn(bucket, buf, n);
     if (s === undefined) {
-      s = new AttrSet(this.nextId++, latin1(buf, n), this.scratch, buf[0] === 0, this.shareFn);
+      s = new AttrSet(
+        this.nextId++,
+        latin1(buf.subarray(0, n)),
+        this.scratch,
+        buf[0] === 0,
+        this.shareFn,
+      );
       this.scratch.length = 0;
       s.hash = h;
       if (bucket === undefined) this.sets.set(h, s);
@@ -497,7 +499,7 @@ export class AttrPool {
   /** A shared copy of a small byte value. */
   private share(b: Uint8Array): Uint8Array {
     if (b.length > 16) return b.slice();
-    const k = latin1(b, b.length);
+    const k = latin1(b);
     let v = this.small.get(k);
     if (v === undefined) {
       v = b.slice();

@@ -12,6 +12,7 @@ export {
   keyToPrefix,
   prefixKey,
   type PrefixKey,
+  writeKeyNlri,
 } from './prefix-key.js';
 export {
   compareAddresses,

@@ -14,6 +14,7 @@
 // Numbers and strings never collide, so one Map may mix both families, though the RIBs
 // keep one table per address family.
 
+import type { Writer } from '../lib/bytes.js';
 import { AFI, type Prefix } from '../lib/ip.js';
 
 export type PrefixKey = number | string;
@@ -92,6 +93,23 @@ export function keyToPrefix(key: PrefixKey): Prefix {
     b[2 * (i - 1) + 1] = w & 0xff;
   }
   return { afi: AFI.IPv6, addr: b, len };
+}
+
+/** The key as NLRI (RFC 4271 §4.3): length octet, then the significant address octets. */
+export function writeKeyNlri(w: Writer, key: PrefixKey): void {
+  if (typeof key === 'number') {
+    const len = ipv4KeyLen(key);
+    const addr = ipv4KeyAddr(key);
+    w.u8(len);
+    for (let i = 0; i < (len + 7) >>> 3; i++) w.u8((addr >>> (24 - 8 * i)) & 0xff);
+    return;
+  }
+  const len = key.charCodeAt(0);
+  w.u8(len);
+  for (let i = 0; i < (len + 7) >>> 3; i++) {
+    const word = key.charCodeAt(1 + (i >>> 1));
+    w.u8(i & 1 ? word & 0xff : word >>> 8);
+  }
 }
 
 /** Address family of a key. */

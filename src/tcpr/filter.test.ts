@@ -1392,11 +1392,8 @@ function onlyPacket(out: Emit[]): Uint8Array {
 test('E1: the 0x0000 / 0xffff checksum edge, in and out', () => {
   // An app data segment on a recovered connection (seq − delta, ACK clamped, address).
   // The payload's first word is a free "fixer" that steers the checksums.
-  const send = (fixer: number, inField?: number): Uint8Array => {
-    const n = net({ dupAcks: 0 });
-    setup(n);
-    recover(n);
-    const p = craft({
+  const segment = (): Uint8Array =>
+    craft({
       src: APP,
       dst: PEER,
       sport: AP,
@@ -1406,6 +1403,11 @@ test('E1: the 0x0000 / 0xffff checksum edge, in and out', () => {
       flags: 'PA',
       data: '..xyz',
     });
+  const send = (fixer: number, inField?: number): Uint8Array => {
+    const n = net({ dupAcks: 0 });
+    setup(n);
+    recover(n);
+    const p = segment();
     p[40] = fixer >> 8;
     p[41] = fixer & 255;
     resign(p);
@@ -1423,16 +1425,7 @@ test('E1: the 0x0000 / 0xffff checksum edge, in and out', () => {
   };
   const tcpField = (p: Uint8Array) => (p[36]! << 8) | p[37]!;
   // Incoming checksum 0x0000 (sum 0xffff): the fixer is the checksum a zero fixer gives.
-  const probe = craft({
-    src: APP,
-    dst: PEER,
-    sport: AP,
-    dport: PP,
-    seq: plus(REC_ISN, 1),
-    ack: plus(PEER_ISN, 3),
-    flags: 'PA',
-    data: '..xyz',
-  });
+  const probe = segment();
   probe[40] = probe[41] = 0;
   const zeroIn = tcpField(resign(probe));
   send(zeroIn, 0x0000);

@@ -33,9 +33,9 @@
 // after the exchange, an unknown type, a bad header) ends the compaction: it and every octet
 // after it are kept as received, so the replay fails exactly as the session did.
 
-import { Writer } from '../lib/bytes.js';
+import { latin1, Writer } from '../lib/bytes.js';
 import { AFI } from '../lib/ip.js';
-import { ipv4KeyAddr, ipv4KeyLen, prefixKey, type PrefixKey } from '../rib/index.js';
+import { prefixKey, writeKeyNlri, type PrefixKey } from '../rib/index.js';
 import { endOfRibFamily } from '../speaker/engine/update-packer.js';
 import {
   ATTR,
@@ -435,27 +435,5 @@ function writeUpdate(w: Writer, t: Template, nlri: Uint8Array): void {
 /** One NLRI entry (RFC 4271 §4.3, RFC 7911 §3) from a RIB prefix key. */
 function writeNlri(w: Writer, key: PrefixKey, pathId: number, addPath: boolean): void {
   if (addPath) w.u32(pathId);
-  if (typeof key === 'number') {
-    const len = ipv4KeyLen(key);
-    const addr = ipv4KeyAddr(key);
-    w.u8(len);
-    for (let i = 0; i < (len + 7) >>> 3; i++) w.u8((addr >>> (24 - 8 * i)) & 0xff);
-    return;
-  }
-  // IPv6 key: the length, then the significant 16-bit words (rib/prefix-key.ts).
-  const len = key.charCodeAt(0);
-  w.u8(len);
-  const octets = (len + 7) >>> 3;
-  for (let i = 0; i < octets; i++) {
-    const word = key.charCodeAt(1 + (i >>> 1));
-    w.u8(i & 1 ? word & 0xff : word >>> 8);
-  }
-}
-
-function latin1(b: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < b.length; i += 8192) {
-    s += String.fromCharCode.apply(null, b.subarray(i, i + 8192) as unknown as number[]);
-  }
-  return s;
+  writeKeyNlri(w, key);
 }
