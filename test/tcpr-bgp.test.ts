@@ -15,6 +15,8 @@
 // compacted into a snapshot and out.log trimmed to what the peer has not acknowledged
 // before the kill (checked in the speaker's log and in the state directory); the recovery
 // then starts from the snapshot and every assertion above must still hold.
+// With the roles swapped (our neighbour passive, the peer opens the session): the session
+// the peer opened is recovered from our listening port, before our speaker listens again.
 
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
@@ -47,9 +49,15 @@ const bases = (files: string[], re: RegExp): number[] =>
   });
 
 for (const kind of ['bird', 'frr'] as const) {
-  for (const compaction of [false, true]) {
+  for (const [compaction, opens] of [
+    [false, 'we'],
+    [true, 'we'],
+    [false, 'peer'],
+  ] as const) {
     const name = kind === 'bird' ? 'BIRD 2' : 'FRR';
-    const what = compaction ? ', logs compacted before the kill' : '';
+    const what =
+      (compaction ? ', logs compacted before the kill' : '') +
+      (opens === 'peer' ? `, the session opened by ${name}` : '');
     test(
       `non-stop BGP with ${name}: kill -9 of our speaker, the session carries on${what}`,
       { timeout: 150_000 },
@@ -59,6 +67,7 @@ for (const kind of ['bird', 'frr'] as const) {
           tcpr: true,
           gracefulRestart: true,
           ...(compaction ? { compactThreshold: 64 } : {}),
+          opens,
         });
         t.after(() => s.destroy());
         assert.deepEqual(await s.peerRib(), oursAtPeer, `${name}'s RIB before the kill`);
@@ -102,6 +111,12 @@ for (const kind of ['bird', 'frr'] as const) {
         );
         if (o.frrBefore) assert.deepEqual(o.frrAfter, o.frrBefore, 'FRR message counters');
         assert.match(s.speaker.logs(), /TCPR session recovered/);
+        if (opens === 'peer') {
+          // The peer opened it: recovered from our listening port (BGP's 179).
+          assert.match(s.speaker.logs(), /TCPR-protected connection accepted/);
+          assert.doesNotMatch(s.speaker.logs(), /TCPR-protected connection opened/);
+          assert.match(s.speaker.logs(), /TCPR session recovered.* local=[^ ]+:179 /);
+        }
         if (compaction) assert.match(s.speaker.logs(), /TCPR session recovered.* inputBase=[1-9]/);
       },
     );

@@ -54,7 +54,8 @@ export class TcpTransport implements Transport {
   private readonly endTimeoutMs: number;
 
   constructor(
-    private readonly socket: net.Socket,
+    /** The socket (TCPR adopts an accepted one: src/tcpr/bgp-sessions.ts). */
+    readonly socket: net.Socket,
     opts: TcpOptions = {},
   ) {
     this.hwm = opts.highWaterMark ?? 256 * 1024;

@@ -105,11 +105,14 @@ export interface ResumedSession {
 
 /**
  * Per-neighbour session hooks. `connectorFor` gives the connector for a neighbour's
- * outgoing connections; `resume`, called once at start, a session to take over (the
- * neighbour then is not started afresh); `established` sees every session come up.
+ * outgoing connections; `accepted` may replace an incoming connection's transport before
+ * the neighbour sees it; `resume`, called once at start before the listeners open, a
+ * session to take over (the neighbour then is not started afresh); `established` sees
+ * every session come up.
  */
 export interface SessionHooks {
   connectorFor?(n: NeighborConfig): Connector | undefined;
+  accepted?(n: NeighborConfig, t: Transport): Promise<Transport>;
   resume?(n: NeighborConfig): Promise<ResumedSession | undefined>;
   established?(n: NeighborConfig, peer: Peer): void;
 }
@@ -262,9 +265,18 @@ export class Speaker {
         : {}),
       log: (level, msg, fields) => this.log[level](msg, fields),
     });
+    const accepted = deps.sessions?.accepted?.bind(deps.sessions);
     this.listener = new SessionListener({
       connector: deps.connector,
       log: (level, msg, fields) => this.log[level](msg, fields),
+      ...(accepted
+        ? {
+            adopt: (peer: Peer, t: Transport) => {
+              const rt = [...this.neighbors.values()].find((r) => r.peer === peer);
+              return rt ? accepted(rt.cfg, t) : Promise.resolve(t);
+            },
+          }
+        : {}),
     });
     this.installMetrics();
   }
@@ -280,17 +292,26 @@ export class Speaker {
     this.engine.setStaticRoutes(
       this.config.static.map((r) => ({ prefix: r.prefix, attributes: staticAttributes(r) })),
     );
+    const enabled = [...this.neighbors.values()].filter((rt) => rt.admin === 'enabled');
+    // Sessions are resumed before listening: a session the neighbour opened is re-opened
+    // from the listening port, which a listening socket would hold (Linux refuses the bind
+    // even with SO_REUSEADDR). No await without hooks: starting stays synchronous
+    // (in-process worlds on a manual clock depend on the order sessions start in).
+    const resume = this.deps.sessions?.resume?.bind(this.deps.sessions);
+    const resumedFor = new Map<NeighborRuntime, ResumedSession>();
+    if (resume) {
+      for (const rt of enabled) {
+        const r = await resume(rt.cfg);
+        if (r) resumedFor.set(rt, r);
+      }
+    }
     if (this.config.listen.length) {
       await this.listener.listen(
         this.config.listen.map((e) => ({ address: formatAddr(e.address), port: e.port })),
       );
     }
-    for (const rt of this.neighbors.values()) {
-      if (rt.admin !== 'enabled') continue;
-      // No await without hooks: starting stays synchronous (in-process worlds on a
-      // manual clock depend on the order sessions start in).
-      const hooks = this.deps.sessions;
-      const resumed = hooks?.resume ? await hooks.resume(rt.cfg) : undefined;
+    for (const rt of enabled) {
+      const resumed = resumedFor.get(rt);
       if (!resumed) {
         rt.peer.start();
         continue;

@@ -2,6 +2,14 @@
 // application. Its sessions survive `kill -9` of the speaker: the neighbours never see the
 // session go down (paper §III-B, "BGP sessions").
 //
+// Connections: both the ones we open (connectProtected) and the ones the neighbour opens
+// (acceptProtected) are protected. TCPR holds every connection on the addresses it maps
+// and lets through acknowledgments of checkpointed input only, so an accepted connection
+// left plain would stall. Each connection is journaled in memory until its session is
+// Established (two may race, RFC 4271 §6.8, and the loser must not touch the stored
+// session); its octets so far then become the logs below and session.json names it. A new
+// connection while no session is live drops the stored one, which can never resume now.
+//
 // Per neighbour (one directory under the state dir, named after the neighbour), with
 // offsets counted in each direction's TCP stream (0 = the first octet after the SYN), never
 // in a file (compaction-files.ts has the layout and its crash-safety argument):
@@ -33,7 +41,8 @@
 // Recovery (`resume`, at speaker start): the newest complete input pair and output log are
 // read (anything else in the directory is removed); recoverConnection() re-attaches the
 // connection with TCPR's checkpoint at the input stream's end (same local address and
-// port; TCPR answers the SYN itself and splices); the output log from TCPR's write offset
+// port, for a session the neighbour opened our listening port: the speaker resumes before
+// it listens; TCPR answers the SYN itself and splices); the output log from TCPR's write offset
 // (a stream offset, so minus W) is re-sent, then one KEEPALIVE (the neighbour's hold timer
 // ran during the outage); the Peer imports its Established state with the recovered socket
 // and replays snapshot + segment after the OPEN/KEEPALIVE exchange as buffered input,
@@ -78,6 +87,7 @@ import type { NeighborConfig } from '../speaker/config/index.js';
 import type { Peer, PeerSnapshot } from '../speaker/session/index.js';
 import type { ResumedSession, SessionHooks } from '../speaker/speaker.js';
 import {
+  acceptProtected,
   connectProtected,
   recoverConnection,
   type TcprChannel,
@@ -159,6 +169,8 @@ class SessionStore {
   busy = false;
   retryAt = 0;
   snapshotSize = 0;
+  /** The connection whose session the files hold (ConnJournal.attached). */
+  owner: ConnJournal | undefined;
 
   constructor(
     readonly name: string,
@@ -179,13 +191,22 @@ class SessionStore {
     return (this.files?.output.base ?? 0) + this.outLength;
   }
 
-  /** A new session: empty logs, the connection's record. */
-  begin(record: TcprRecord): void {
+  /**
+   * A session just established: its octets so far (from stream offset 0) become the new
+   * logs, then session.json names it. The old session.json goes first, so a crash in
+   * between leaves no session rather than an old record over new logs.
+   */
+  begin(session: SessionFile, input: readonly Uint8Array[], output: readonly Uint8Array[]): void {
     this.close();
     mkdirSync(this.dir, { recursive: true });
+    rmSync(this.path('session.json'), { force: true });
     const files = resetLogs(this.dir);
-    this.writeSession({ format: FILE_FORMAT, version: 1, record });
     this.open(files);
+    for (const c of input) this.appendIn(c);
+    for (const c of output) this.appendOut(c);
+    fdatasyncSync(this.inFd);
+    this.synced = this.inEnd;
+    this.writeSession(session);
   }
 
   /** Opens the logs of `files` for appending. */
@@ -219,10 +240,6 @@ class SessionStore {
     replaceFile(this.path('session.json'), JSON.stringify(s), true);
   }
 
-  session(): SessionFile {
-    return JSON.parse(readFileSync(this.path('session.json'), 'utf8')) as SessionFile;
-  }
-
   appendIn(chunk: Uint8Array): void {
     writeSync(this.inFd, chunk);
     this.inLength += chunk.length;
@@ -235,9 +252,11 @@ class SessionStore {
 
   /** fdatasync of the input segment if it grew; returns the durable stream offset, or -1. */
   sync(): number {
-    if (this.inFd < 0 || this.synced === this.inEnd) return -1;
-    fdatasyncSync(this.inFd);
-    this.synced = this.inEnd;
+    if (this.inFd < 0) return -1;
+    if (this.synced !== this.inEnd) {
+      fdatasyncSync(this.inFd);
+      this.synced = this.inEnd;
+    }
     return this.synced;
   }
 
@@ -290,9 +309,82 @@ class SessionStore {
 }
 
 /**
- * The transport of a protected session: input appended to in.log as it arrives and
- * checkpointed once durable; output appended to out.log before it reaches the socket.
- * `tick` runs after each commit and every second (compaction checks).
+ * One protected connection's journal. Until its session is Established the octets stay in
+ * memory: the connection may lose a collision (RFC 4271 §6.8) or fail its OPEN exchange,
+ * and must not touch the neighbour's stored session meanwhile; nothing before Established
+ * is ever resumed, so checkpointing that input needs no disk. `promote` (at Established)
+ * makes it the store's session: from then on octets go to the files. A journal whose store
+ * began another session since is detached: its octets are dropped (a dying connection's).
+ */
+class ConnJournal {
+  private readonly input: Uint8Array[] = [];
+  private readonly output: Uint8Array[] = [];
+  private memIn = 0;
+  private generation = -1;
+  /** The transport closed. */
+  closed = false;
+
+  constructor(
+    readonly store: SessionStore,
+    readonly conn: TcprConnection,
+    /** Resumed: the store's files are this connection's already. */
+    attached = false,
+  ) {
+    if (attached) this.claim();
+  }
+
+  private claim(): void {
+    this.generation = this.store.generation;
+    this.store.owner = this;
+  }
+
+  /** The store's files hold this connection's session. */
+  get attached(): boolean {
+    return this.store.owner === this && this.store.generation === this.generation;
+  }
+
+  /** Still in memory (not promoted, not detached). */
+  private get inMemory(): boolean {
+    return this.generation < 0;
+  }
+
+  /** Input stream offset just past the last octet received. */
+  get inEnd(): number {
+    return this.inMemory ? this.memIn : this.store.inEnd;
+  }
+
+  appendIn(chunk: Uint8Array): void {
+    if (this.inMemory) {
+      this.input.push(chunk);
+      this.memIn += chunk.length;
+    } else if (this.attached) this.store.appendIn(chunk);
+  }
+
+  appendOut(chunk: Uint8Array): void {
+    if (this.inMemory) this.output.push(chunk);
+    else if (this.attached) this.store.appendOut(chunk);
+  }
+
+  /** The input offset that may be checkpointed (made durable first once promoted), or -1. */
+  sync(): number {
+    if (this.attached) return this.store.sync();
+    return this.inMemory ? this.memIn : -1;
+  }
+
+  /** The session on this connection is Established: it becomes the stored one. */
+  promote(session: SessionFile): void {
+    if (!this.inMemory) return;
+    this.store.begin(session, this.input, this.output);
+    this.input.length = 0;
+    this.output.length = 0;
+    this.claim();
+  }
+}
+
+/**
+ * The transport of a protected session: input journaled as it arrives and checkpointed
+ * once durable; output journaled before it reaches the socket. `tick` runs after each
+ * commit and every second (compaction checks).
  */
 class JournaledTransport extends ForwardingTransport {
   override get kind(): string {
@@ -300,12 +392,10 @@ class JournaledTransport extends ForwardingTransport {
   }
   private timer: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
-  private closed = false;
 
   constructor(
     inner: Transport,
-    private readonly store: SessionStore,
-    private readonly conn: TcprConnection,
+    readonly journal: ConnJournal,
     private readonly commitMs: number,
     private readonly log: Logger,
     private readonly tick: () => void,
@@ -314,14 +404,14 @@ class JournaledTransport extends ForwardingTransport {
     inner.onClose(() => this.stop());
     // A lost checkpoint datagram must not hold the peer's data back for long.
     this.heartbeat = setInterval(() => {
-      this.checkpoint(this.store.inEnd, true);
+      this.checkpoint(this.journal.inEnd, true);
       this.tick();
     }, 1000);
     this.heartbeat.unref();
   }
 
   override write(bytes: Uint8Array): boolean {
-    this.store.appendOut(bytes);
+    this.journal.appendOut(bytes);
     return super.write(bytes);
   }
 
@@ -332,7 +422,7 @@ class JournaledTransport extends ForwardingTransport {
 
   override onData(cb: (chunk: Uint8Array) => void): void {
     super.onData((chunk) => {
-      this.store.appendIn(chunk);
+      this.journal.appendIn(chunk);
       this.schedule();
       cb(chunk);
     });
@@ -346,21 +436,24 @@ class JournaledTransport extends ForwardingTransport {
   }
 
   private schedule(): void {
-    if (this.timer || this.closed) return;
+    if (this.timer || this.journal.closed) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      const n = this.store.sync();
-      if (n >= 0) this.checkpoint(n, false);
+      const n = this.journal.sync();
+      // (Also when nothing new became durable: the octets promote() wrote are not
+      // checkpointed yet.)
+      if (n >= 0 && n !== this.journal.conn.checkpointed) this.checkpoint(n, false);
       this.tick();
     }, this.commitMs);
   }
 
   private checkpoint(offset: number, repeat: boolean): void {
-    if (this.closed) return;
-    if (repeat && offset !== this.conn.checkpointed) return;
-    this.conn.checkpoint(offset).catch((e: unknown) =>
+    if (this.journal.closed) return;
+    const conn = this.journal.conn;
+    if (repeat && offset !== conn.checkpointed) return;
+    conn.checkpoint(offset).catch((e: unknown) =>
       this.log.warn('TCPR checkpoint failed', {
-        peer: this.store.name,
+        peer: this.journal.store.name,
         offset,
         error: e instanceof Error ? e.message : String(e),
       }),
@@ -368,11 +461,11 @@ class JournaledTransport extends ForwardingTransport {
   }
 
   private stop(): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.journal.closed) return;
+    this.journal.closed = true;
     clearTimeout(this.timer);
     clearInterval(this.heartbeat);
-    this.store.sync();
+    if (this.journal.attached) this.journal.store.sync();
   }
 }
 
@@ -425,9 +518,46 @@ export class TcprBgpSessions implements SessionHooks {
     return s;
   }
 
-  /** Passive neighbours cannot be protected (we must open the connection to re-open it). */
+  /** Passive neighbours never connect; their sessions are protected when accepted. */
   connectorFor(n: NeighborConfig): Connector | undefined {
     return n.passive ? undefined : new TcprConnector(this, n);
+  }
+
+  /**
+   * An incoming connection: TCPR holds every connection on its addresses and acknowledges
+   * only checkpointed input, so it is adopted (its bases learnt from TCPR) and journaled
+   * like an outgoing one. A connection TCPR does not know (an address it does not map)
+   * stays plain, and the log says so.
+   */
+  async accepted(n: NeighborConfig, t: Transport): Promise<Transport> {
+    if (!(t instanceof TcpTransport)) return t;
+    let conn: TcprConnection;
+    try {
+      conn = await acceptProtected(this.o.channel, t.socket);
+    } catch (e) {
+      this.o.log.warn('incoming connection not protected by TCPR', {
+        peer: n.key,
+        remote: `${t.remote.address}:${t.remote.port}`,
+        error: e instanceof Error ? e.message : String(e),
+      });
+      return t;
+    }
+    const store = this.store(n);
+    this.newConnection(store);
+    this.o.log.info('TCPR-protected connection accepted', {
+      peer: n.key,
+      remote: `${t.remote.address}:${t.remote.port}`,
+    });
+    return this.journaled(t, new ConnJournal(store, conn));
+  }
+
+  /**
+   * A new connection while no session is live: the stored one (a session that ended, or
+   * one a graceful-restart stop left that was not resumed) can never be resumed now.
+   */
+  private newConnection(store: SessionStore): void {
+    const live = store.owner && !store.owner.closed && store.owner.attached;
+    if (!live) store.discard();
   }
 
   async connect(
@@ -443,37 +573,56 @@ export class TcprBgpSessions implements SessionHooks {
       timeoutMs: this.o.connectTimeoutMs ?? 5000,
     });
     const store = this.store(n);
-    store.begin(conn.record());
-    this.o.log.info('TCPR-protected session opened', {
+    this.newConnection(store);
+    this.o.log.info('TCPR-protected connection opened', {
       peer: n.key,
       local: `${conn.socket.localAddress}:${conn.socket.localPort}`,
-      state: store.dir,
     });
-    return this.journaled(new TcpTransport(conn.socket), store, conn);
+    return this.journaled(new TcpTransport(conn.socket), new ConnJournal(store, conn));
   }
 
-  private journaled(t: Transport, store: SessionStore, conn: TcprConnection): JournaledTransport {
-    // The store outlives the connection: once a new session has begun (or the store was
-    // closed), this transport's ticks must not compact or trim the new session's logs with
+  private journaled(t: Transport, journal: ConnJournal): JournaledTransport {
+    // The store outlives the connection: once another session has begun (or the store was
+    // closed), this transport's ticks must not compact or trim that session's logs with
     // this connection's TCPR state (an old socket can linger half-closed for minutes).
-    const generation = store.generation;
     const tick = (): void => {
-      if (store.generation === generation) this.maybeCompact(store, conn);
+      if (journal.attached) this.maybeCompact(journal.store, journal.conn);
     };
-    return new JournaledTransport(t, store, conn, this.commitMs, this.o.log, tick);
+    return new JournaledTransport(t, journal, this.commitMs, this.o.log, tick);
   }
 
+  /** The session is up on the Peer's main connection: if protected, it is now the stored one. */
   established(n: NeighborConfig, peer: Peer): void {
+    const t = peer.transport;
     const store = this.stores.get(n.key);
-    if (!store?.files) return; // not a protected session (incoming)
-    store.ctx = peer.negotiated?.receive;
-    const session = store.session();
-    if (session.snapshot) return; // resumed: the stored one still describes it
-    store.writeSession({ ...session, snapshot: peer.exportState(), clockAt: this.o.clock.now() });
+    if (!(t instanceof JournaledTransport)) {
+      // A plain session (an address TCPR does not map): nothing stored can resume it.
+      store?.discard();
+      return;
+    }
+    const j = t.journal;
+    const ctx = peer.negotiated?.receive;
+    if (j.attached) {
+      j.store.ctx = ctx; // resumed: the stored session still describes it
+      return;
+    }
+    j.promote({
+      format: FILE_FORMAT,
+      version: 1,
+      record: j.conn.record(),
+      snapshot: peer.exportState(),
+      clockAt: this.o.clock.now(),
+    });
+    j.store.ctx = ctx; // (beginning a session clears it)
+    this.o.log.info('TCPR-protected session established', {
+      peer: n.key,
+      local: `${t.local.address}:${t.local.port}`,
+      remote: `${t.remote.address}:${t.remote.port}`,
+      state: j.store.dir,
+    });
   }
 
   async resume(n: NeighborConfig): Promise<ResumedSession | undefined> {
-    if (n.passive) return undefined;
     const store = this.store(n);
     let stored: ReturnType<SessionStore['read']>;
     try {
@@ -517,8 +666,7 @@ export class TcprBgpSessions implements SessionHooks {
     store.open(logs.files);
     const transport = this.journaled(
       new SkippingTransport(new TcpTransport(r.conn.socket), skip),
-      store,
-      r.conn,
+      new ConnJournal(store, r.conn, true),
     );
     // Complete what the dead process was sending, then tell the peer we are alive.
     const tail = logs.output.subarray(writeOffset - outBase);
@@ -526,6 +674,7 @@ export class TcprBgpSessions implements SessionHooks {
     transport.write(KEEPALIVE_BYTES);
     this.o.log.info('TCPR session recovered', {
       peer: n.key,
+      local: `${r.conn.socket.localAddress}:${r.conn.socket.localPort}`,
       ms: Math.round((performance.now() - t0) * 1000) / 1000,
       replay: logs.input.length - from,
       inputBase: logs.files.input.base,

@@ -4,7 +4,9 @@
 // while our speaker is killed with SIGKILL and started again, and an UPDATE the peer sends
 // during the outage. `tcpr: true` runs the session through the TCPR middlebox with
 // `--tcpr-state`; otherwise the pump only forwards (the baselines), with or without
-// graceful restart on our side.
+// graceful restart on our side. `opens` says who connects: by default our speaker (the
+// peer is passive); 'peer': the peer, and our speaker accepts the session on its listening
+// port, which the recovery then reconnects from.
 //
 // References are the configured routes (prefixes, AS, the announcing side's address as
 // next hop), never our speaker's own output.
@@ -60,6 +62,8 @@ export async function buildScenario(
     gracefulRestart: boolean;
     /** `--tcpr-compact-threshold` (octets): tiny values make compaction run at once. */
     compactThreshold?: number;
+    /** Who connects (default 'we': the peer is passive). */
+    opens?: 'we' | 'peer';
   },
 ): Promise<Scenario> {
   const topo = await TcprTopology.build();
@@ -93,6 +97,7 @@ export async function buildScenario(
           localAddress: A.app.v4,
           holdTime: 30,
           gracefulRestart: o.gracefulRestart,
+          passive: o.opens === 'peer',
         },
       ],
       originate: OURS.map((prefix) => ({ prefix })),
@@ -116,7 +121,7 @@ export async function buildScenario(
           address: A.app.v4,
           asn: OUR_AS,
           localAddress: A.peer.v4,
-          passive: true,
+          passive: o.opens !== 'peer',
           holdTime: 30,
           multihop: 4,
         },
@@ -127,8 +132,8 @@ export async function buildScenario(
       new Map([...ribView(await peer.routes('ipv4'))].filter(([p]) => oursAtPeer.has(p)));
     const ourRib = async (): Promise<Map<string, string>> =>
       new Map([...ribView(await speaker.routes('ipv4'))].filter(([p]) => !oursAtPeer.has(p)));
-    await peer.start();
-    await speaker.start();
+    // The passive side first, so the other's first connection finds it listening.
+    for (const d of o.opens === 'peer' ? [speaker, peer] : [peer, speaker]) await d.start();
     await waitFor(peerRib, {
       what: `${kind} to learn our ${OURS.length} routes`,
       until: (m) => m.size === OURS.length,
@@ -139,6 +144,7 @@ export async function buildScenario(
       what: `our speaker to learn ${kind}'s routes`,
       until: (m) => THEIRS.every((p) => m.has(p)),
       timeoutMs: 30_000,
+      context: () => `${speaker.logs().slice(-3000)}\n${peer.logs().slice(-2000)}`,
     });
     return {
       topo,

@@ -1,7 +1,9 @@
 // Accepting BGP connections (RFC 4271 §8: a speaker listens on TCP port 179). Incoming
 // connections are dispatched by the remote address to the Peer configured for it, which
 // decides (passive start, second connection for collision detection, or refusal); a
-// connection from an address with no configured neighbour is closed at once.
+// connection from an address with no configured neighbour is closed at once. An `adopt`
+// hook may replace the transport first (TCPR: the connection is registered with the
+// middlebox and journaled; src/tcpr/bgp-sessions.ts).
 
 import { parseAddr, formatAddr } from '../../lib/ip.js';
 import type { LogFields, LogLevel } from '../../lib/log.js';
@@ -19,6 +21,11 @@ export function addressKey(a: string): string {
 export interface SessionListenerDeps {
   readonly connector: Connector;
   readonly log?: (level: LogLevel, msg: string, fields: LogFields) => void;
+  /**
+   * Called with each accepted connection before its neighbour sees it; returns the transport
+   * to hand over (the same one, or one wrapping it). A rejection closes the connection.
+   */
+  readonly adopt?: (peer: Peer, t: Transport) => Promise<Transport>;
 }
 
 export class SessionListener {
@@ -71,7 +78,20 @@ export class SessionListener {
       t.destroy();
       return;
     }
-    peer.acceptIncoming(t);
+    const adopt = this.deps.adopt;
+    if (!adopt) return peer.acceptIncoming(t);
+    const from = `${t.remote.address}:${t.remote.port}`;
+    adopt(peer, t).then(
+      (a) => {
+        // The neighbour may have been removed (config reload) while the hook ran.
+        if (this.peers.get(addressKey(t.remote.address)) === peer) peer.acceptIncoming(a);
+        else a.destroy();
+      },
+      (e: unknown) => {
+        this.log('warn', `connection from ${from} closed: ${String(e)}`, { remote: from });
+        t.destroy();
+      },
+    );
   }
 
   /** Stop accepting; established sessions are not touched. */

@@ -206,6 +206,11 @@ export class Peer {
     return this.main.session.inactive;
   }
 
+  /** The transport of the session (the one that carries it once Established), if any. */
+  get transport(): Transport | null {
+    return this.main.transport;
+  }
+
   /** What the OPEN exchange negotiated (OpenConfirm and Established), else null. */
   get negotiated(): Negotiated | null {
     return this.main.session.negotiated;
