@@ -17,22 +17,14 @@
 // then starts from the snapshot and every assertion above must still hold.
 // With the roles swapped (our neighbour passive, the peer opens the session): the session
 // the peer opened is recovered from our listening port, before our speaker listens again.
+// Over IPv6: the session between IPv6 addresses, its routes IPv6 prefixes.
 
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { labAvailable, waitFor } from '../src/lab/index.js';
-import {
-  buildScenario,
-  DURING_OUTAGE,
-  killAndRestart,
-  NOTIFICATION_LOG,
-  oursAtPeer,
-  THEIRS,
-  theirsAtUs,
-  WITHDRAWN,
-} from './support/tcpr-bgp.js';
+import { buildScenario, killAndRestart, NOTIFICATION_LOG } from './support/tcpr-bgp.js';
 
 /** The state files of every neighbour of our speaker. */
 function stateFiles(dir: string): string[] {
@@ -49,15 +41,17 @@ const bases = (files: string[], re: RegExp): number[] =>
   });
 
 for (const kind of ['bird', 'frr'] as const) {
-  for (const [compaction, opens] of [
-    [false, 'we'],
-    [true, 'we'],
-    [false, 'peer'],
+  for (const [compaction, opens, family] of [
+    [false, 'we', 'ipv4'],
+    [true, 'we', 'ipv4'],
+    [false, 'peer', 'ipv4'],
+    [false, 'we', 'ipv6'],
   ] as const) {
     const name = kind === 'bird' ? 'BIRD 2' : 'FRR';
     const what =
       (compaction ? ', logs compacted before the kill' : '') +
-      (opens === 'peer' ? `, the session opened by ${name}` : '');
+      (opens === 'peer' ? `, the session opened by ${name}` : '') +
+      (family === 'ipv6' ? ', over IPv6' : '');
     test(
       `non-stop BGP with ${name}: kill -9 of our speaker, the session carries on${what}`,
       { timeout: 150_000 },
@@ -68,10 +62,12 @@ for (const kind of ['bird', 'frr'] as const) {
           gracefulRestart: true,
           ...(compaction ? { compactThreshold: 64 } : {}),
           opens,
+          family,
         });
+        const r = s.routes;
         t.after(() => s.destroy());
-        assert.deepEqual(await s.peerRib(), oursAtPeer, `${name}'s RIB before the kill`);
-        assert.deepEqual(await s.ourRib(), theirsAtUs(THEIRS), 'our RIB before the kill');
+        assert.deepEqual(await s.peerRib(), r.oursAtPeer, `${name}'s RIB before the kill`);
+        assert.deepEqual(await s.ourRib(), r.theirsAtUs(r.theirs), 'our RIB before the kill');
         if (compaction) {
           await waitFor(() => s.speaker.logs(), {
             what: 'in.log compacted and out.log trimmed',
@@ -94,7 +90,7 @@ for (const kind of ['bird', 'frr'] as const) {
         assert.equal(o.before?.state, 'established');
         assert.deepEqual(
           o.ourRibAfter,
-          theirsAtUs([...THEIRS.filter((p) => p !== WITHDRAWN), DURING_OUTAGE]),
+          r.theirsAtUs([...r.theirs.filter((p) => p !== r.withdrawn), r.duringOutage]),
           'our RIB after the recovery',
         );
         assert.deepEqual(o.samples, [], `${name} saw the session or our routes change`);
@@ -104,7 +100,7 @@ for (const kind of ['bird', 'frr'] as const) {
           (o.after?.uptime ?? 0) >= (o.before?.uptime ?? 0) + o.between - 1.5,
           `${name}'s uptime restarted: ${o.before?.uptime} s, then ${o.after?.uptime} s ${o.between} s later`,
         );
-        assert.deepEqual(await s.peerRib(), oursAtPeer, `${name}'s RIB after the recovery`);
+        assert.deepEqual(await s.peerRib(), r.oursAtPeer, `${name}'s RIB after the recovery`);
         assert.ok(
           !NOTIFICATION_LOG.test(o.peerLog),
           `${name} logged a notification:\n${o.peerLog}`,

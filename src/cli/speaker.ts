@@ -34,9 +34,10 @@ Runs the nonstop BGP-4 speaker in the foreground (logs on stderr).
 
   -c, --config FILE       the YAML configuration (see docs/speaker.md)
   --check                 validate the configuration, print warnings, and exit
-  --tcpr-state DIR        non-stop BGP: open every non-passive session through the TCPR
-                          middlebox and keep its logs in DIR; after kill -9 and a restart
-                          with the same DIR the sessions carry on (docs/tcpr.md)
+  --tcpr-state DIR        non-stop BGP: protect every session through the TCPR middlebox
+                          (opened by either side) and keep its logs in DIR; after kill -9
+                          and a restart with the same DIR the sessions carry on
+                          (docs/tcpr.md)
   --tcpr-channel ADDR     TCPR's side-channel address (default 198.18.0.1)
   --tcpr-port N           its UDP port (default 7780)
   --tcpr-key-file FILE    shared key (hex) authenticating the side channel
@@ -339,6 +340,8 @@ export const speakerCommand: Command = {
         for (const t of timers) clearInterval(t);
         clearTimeout(nextHopTimer);
         void (async () => {
+          // A planned restart: TCPR keeps the sessions for the next process to resume.
+          if (gracefulRestart) sessions?.handOver();
           await speaker.stop(`${sig} received`, { gracefulRestart });
           // The sessions ended with a Cease: nothing to resume.
           if (!gracefulRestart) sessions?.discardAll();

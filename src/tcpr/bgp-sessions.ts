@@ -313,13 +313,16 @@ class SessionStore {
  * memory: the connection may lose a collision (RFC 4271 §6.8) or fail its OPEN exchange,
  * and must not touch the neighbour's stored session meanwhile; nothing before Established
  * is ever resumed, so checkpointing that input needs no disk. `promote` (at Established)
- * makes it the store's session: from then on octets go to the files. A journal whose store
- * began another session since is detached: its octets are dropped (a dying connection's).
+ * makes it the store's session: from then on octets go to the files. Once the store holds
+ * another session (this connection lost, or is an old one), or when the files could not be
+ * written, the journal only counts: the input is still checkpointed (TCPR must go on
+ * acknowledging it while the connection lives) but nothing can resume it.
  */
 class ConnJournal {
-  private readonly input: Uint8Array[] = [];
-  private readonly output: Uint8Array[] = [];
-  private memIn = 0;
+  private input: Uint8Array[] | undefined = [];
+  private output: Uint8Array[] | undefined = [];
+  /** Input stream offset just past the last octet received. */
+  private received: number;
   private generation = -1;
   /** The transport closed. */
   closed = false;
@@ -330,10 +333,12 @@ class ConnJournal {
     /** Resumed: the store's files are this connection's already. */
     attached = false,
   ) {
-    if (attached) this.claim();
+    this.received = attached ? store.inEnd : 0;
+    if (attached) this.stored();
   }
 
-  private claim(): void {
+  private stored(): void {
+    this.input = this.output = undefined;
     this.generation = this.store.generation;
     this.store.owner = this;
   }
@@ -343,41 +348,36 @@ class ConnJournal {
     return this.store.owner === this && this.store.generation === this.generation;
   }
 
-  /** Still in memory (not promoted, not detached). */
-  private get inMemory(): boolean {
-    return this.generation < 0;
-  }
-
-  /** Input stream offset just past the last octet received. */
   get inEnd(): number {
-    return this.inMemory ? this.memIn : this.store.inEnd;
+    return this.received;
   }
 
   appendIn(chunk: Uint8Array): void {
-    if (this.inMemory) {
-      this.input.push(chunk);
-      this.memIn += chunk.length;
-    } else if (this.attached) this.store.appendIn(chunk);
+    this.received += chunk.length;
+    if (this.input) this.input.push(chunk);
+    else if (this.attached) this.store.appendIn(chunk);
   }
 
   appendOut(chunk: Uint8Array): void {
-    if (this.inMemory) this.output.push(chunk);
+    if (this.output) this.output.push(chunk);
     else if (this.attached) this.store.appendOut(chunk);
   }
 
-  /** The input offset that may be checkpointed (made durable first once promoted), or -1. */
+  /** The input offset that may be checkpointed (made durable first when stored). */
   sync(): number {
-    if (this.attached) return this.store.sync();
-    return this.inMemory ? this.memIn : -1;
+    return this.attached ? this.store.sync() : this.received;
   }
 
-  /** The session on this connection is Established: it becomes the stored one. */
+  /**
+   * The session on this connection is Established: it becomes the stored one. Throws
+   * when the files cannot be written; the journal then only counts.
+   */
   promote(session: SessionFile): void {
-    if (!this.inMemory) return;
-    this.store.begin(session, this.input, this.output);
-    this.input.length = 0;
-    this.output.length = 0;
-    this.claim();
+    const [input, output] = [this.input, this.output];
+    if (!input || !output) return;
+    this.input = this.output = undefined;
+    this.store.begin(session, input, output);
+    this.stored();
   }
 }
 
@@ -385,6 +385,13 @@ class ConnJournal {
  * The transport of a protected session: input journaled as it arrives and checkpointed
  * once durable; output journaled before it reaches the socket. `tick` runs after each
  * commit and every second (compaction checks).
+ *
+ * Closing it (`end` after a NOTIFICATION, `destroy` of an abandoned connect, a refused or
+ * losing connection) is the speaker's will, not a crash: TCPR drops the FIN and RST of a
+ * dying stack, so the neighbour would keep the connection open (and, in OpenSent, refuse
+ * every new one). So done_writing and done_reading go to TCPR first, then the socket ends
+ * with a FIN, which TCPR lets through. Except while the speaker hands its sessions over
+ * (a planned restart: `handingOver`), when the socket just dies and TCPR keeps it.
  */
 class JournaledTransport extends ForwardingTransport {
   override get kind(): string {
@@ -392,6 +399,7 @@ class JournaledTransport extends ForwardingTransport {
   }
   private timer: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
+  private ending = false;
 
   constructor(
     inner: Transport,
@@ -399,6 +407,7 @@ class JournaledTransport extends ForwardingTransport {
     private readonly commitMs: number,
     private readonly log: Logger,
     private readonly tick: () => void,
+    private readonly handingOver: () => boolean,
   ) {
     super(inner);
     inner.onClose(() => this.stop());
@@ -418,6 +427,29 @@ class JournaledTransport extends ForwardingTransport {
   /** Writes octets out.log already holds (the tail re-sent after recovery). */
   writeRaw(bytes: Uint8Array): boolean {
     return super.write(bytes);
+  }
+
+  override end(): void {
+    this.close();
+  }
+
+  override destroy(): void {
+    if (this.handingOver()) super.destroy();
+    else this.close();
+  }
+
+  private close(): void {
+    if (this.ending) return;
+    this.ending = true;
+    const conn = this.journal.conn;
+    void Promise.all([conn.doneWriting(), conn.doneReading()])
+      .catch((e: unknown) =>
+        this.log.warn('TCPR done flags not sent: the neighbour may not see the close', {
+          peer: this.journal.store.name,
+          error: e instanceof Error ? e.message : String(e),
+        }),
+      )
+      .finally(() => super.end());
   }
 
   override onData(cb: (chunk: Uint8Array) => void): void {
@@ -496,6 +528,7 @@ interface CompactionMetrics {
 
 export class TcprBgpSessions implements SessionHooks {
   private readonly stores = new Map<string, SessionStore>();
+  private handingOver = false;
   private readonly commitMs: number;
   private readonly threshold: number;
   private readonly runner: CompactionRunner;
@@ -574,9 +607,10 @@ export class TcprBgpSessions implements SessionHooks {
     });
     const store = this.store(n);
     this.newConnection(store);
+    const rec = conn.record();
     this.o.log.info('TCPR-protected connection opened', {
       peer: n.key,
-      local: `${conn.socket.localAddress}:${conn.socket.localPort}`,
+      local: `${rec.localAddress}:${rec.localPort}`,
     });
     return this.journaled(new TcpTransport(conn.socket), new ConnJournal(store, conn));
   }
@@ -588,7 +622,14 @@ export class TcprBgpSessions implements SessionHooks {
     const tick = (): void => {
       if (journal.attached) this.maybeCompact(journal.store, journal.conn);
     };
-    return new JournaledTransport(t, journal, this.commitMs, this.o.log, tick);
+    return new JournaledTransport(
+      t,
+      journal,
+      this.commitMs,
+      this.o.log,
+      tick,
+      () => this.handingOver,
+    );
   }
 
   /** The session is up on the Peer's main connection: if protected, it is now the stored one. */
@@ -606,13 +647,28 @@ export class TcprBgpSessions implements SessionHooks {
       j.store.ctx = ctx; // resumed: the stored session still describes it
       return;
     }
-    j.promote({
-      format: FILE_FORMAT,
-      version: 1,
-      record: j.conn.record(),
-      snapshot: peer.exportState(),
-      clockAt: this.o.clock.now(),
-    });
+    try {
+      j.promote({
+        format: FILE_FORMAT,
+        version: 1,
+        record: j.conn.record(),
+        snapshot: peer.exportState(),
+        clockAt: this.o.clock.now(),
+      });
+    } catch (e) {
+      // (Called from the session's event: throwing would take the speaker down.)
+      this.o.log.error('TCPR session not stored: a crash of the speaker will reset it', {
+        peer: n.key,
+        state: j.store.dir,
+        error: e instanceof Error ? e.message : String(e),
+      });
+      try {
+        j.store.discard();
+      } catch {
+        // the error above says it all; nothing resumes without session.json
+      }
+      return;
+    }
     j.store.ctx = ctx; // (beginning a session clears it)
     this.o.log.info('TCPR-protected session established', {
       peer: n.key,
@@ -840,6 +896,14 @@ export class TcprBgpSessions implements SessionHooks {
   close(): void {
     this.runner.close();
     for (const s of this.stores.values()) s.close();
+  }
+
+  /**
+   * A planned restart follows (graceful restart): the sessions' sockets may die from now on
+   * without telling TCPR, which keeps the connections for the next process to resume.
+   */
+  handOver(): void {
+    this.handingOver = true;
   }
 
   /** After a clean shutdown (Cease sent): no session is left to resume. */
