@@ -1,5 +1,5 @@
 // Adj-RIB-In: pre/post-policy views, reference counts, graceful-restart stale marking and
-// sweeping (RFC 4724 §4.2).
+// sweeping (RFC 4724 §4.2), and one family's (RFC 7313 §4).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -106,4 +106,37 @@ test('sweeping is resumable, and a second restart before the sweep merges', () =
   assert.equal(rib.get(99)?.med, 1);
   assert.equal(rib.size, 2);
   assert.equal(pool.stats().refs, 2);
+});
+
+test('enhanced route refresh: one family marked stale and swept, the other untouched', () => {
+  // Slots 0-9 stand for one family, 10-19 for another; 15 was rejected by import policy
+  // (pre-policy only), 12 has a second path.
+  const { pool, rib, announce } = setup(true);
+  const all = (): void => {
+    for (let k = 0; k < 20; k++) announce(k, 0, k, k === 15);
+    announce(12, 7, 70);
+  };
+  all();
+  const second = (slot: number): boolean => slot >= 10;
+  rib.markAllStale(); // a graceful restart before: both families stale, all sent again
+  all();
+  assert.equal(rib.staleCount, 0);
+  rib.markStale(second);
+  assert.equal(rib.staleCount, 10, 'slots 10-19 minus 15 (rejected) plus path 7 of 12');
+  assert.equal(rib.isStale(3), false);
+  assert.ok(rib.isStale(12, 7));
+  // The peer re-sends 10, 11 and 12 path 0 (11 with a new MED), not the rest.
+  for (const k of [10, 12]) announce(k, 0, k);
+  announce(11, 0, 111);
+  assert.equal(rib.staleCount, 7);
+  const swept = [...rib.sweepStale(second)].map((r) => `${r.slot}/${r.pathId}`);
+  assert.deepEqual(swept.sort(), ['12/7', '13/0', '14/0', '16/0', '17/0', '18/0', '19/0']);
+  assert.equal(rib.staleCount, 0);
+  assert.equal(rib.size, 13);
+  assert.equal(rib.get(11)?.med, 111);
+  assert.equal(rib.getPrePolicy(15), undefined, 'the rejected route was stale and swept');
+  // Nothing of the first family was touched, and every reference is accounted for.
+  for (let k = 0; k < 10; k++) assert.equal(rib.get(k)?.med, k);
+  assert.equal([...rib.drain()].length, 13);
+  assert.equal(pool.size, 0);
 });

@@ -3,7 +3,9 @@
 // that feed the decision process), keyed by (prefix, ADD-PATH path ID). Graceful restart
 // (RFC 4724 §4.2): when the peer restarts, its routes are marked stale and kept; each
 // one it sends again is fresh; at End-of-RIB (or when the restart timer fires) the routes
-// still stale are swept.
+// still stale are swept. Enhanced route refresh (RFC 7313 §4): at a Beginning-of-RIB-
+// Refresh the routes of one family are marked stale, at End-of-RIB-Refresh the ones not
+// sent again are swept (markStale / sweepStale with a slot filter).
 //
 // Our implementation: one AdjRibIn per peer and address family (End-of-RIB and the
 // stale timer are per family). Marking stale is O(1): the current tables become the stale
@@ -135,11 +137,25 @@ export class AdjRibIn {
   }
 
   /**
-   * Remove every route still stale (End-of-RIB received, or the stale timer fired).
+   * Marks the routes whose slot `match`es stale (one family's, at an RFC 7313 BoRR). Unlike
+   * markAllStale this walks the tables: O(routes held).
+   */
+  markStale(match: (slot: number) => boolean): void {
+    this.stalePost = moveMatching(this.post, this.stalePost, match, this.index);
+    if (this.pre) this.stalePre = moveMatching(this.pre, this.stalePre, match, this.index);
+  }
+
+  /**
+   * Remove every route still stale (End-of-RIB received, or the stale timer fired), or
+   * only those whose slot `match`es (one family's).
    * Yields each removed post-policy route so the caller can withdraw it from the Loc-RIB;
    * stop and resume at will (removal happens as the walk advances).
    */
-  *sweepStale(): Generator<RemovedRoute> {
+  *sweepStale(match?: (slot: number) => boolean): Generator<RemovedRoute> {
+    if (match) {
+      yield* this.sweepMatching(match);
+      return;
+    }
     const stalePre = this.stalePre;
     if (stalePre) for (const [slot, id, s] of stalePre.entries()) this.dropStalePre(slot, id, s);
     const stale = this.stalePost;
@@ -184,6 +200,27 @@ export class AdjRibIn {
     if (this.stalePre) yield* this.stalePre.entries();
   }
 
+  private *sweepMatching(match: (slot: number) => boolean): Generator<RemovedRoute> {
+    const stalePre = this.stalePre;
+    if (stalePre) {
+      for (const [slot, id, s] of stalePre.entries())
+        if (match(slot)) this.dropStalePre(slot, id, s);
+    }
+    const stale = this.stalePost;
+    if (!stale) return;
+    for (const [slot, pathId, attrs] of stale.entries()) {
+      if (!match(slot)) continue;
+      stale.delete(slot, pathId);
+      yield { slot, pathId, attrs };
+      this.pool.release(attrs);
+    }
+    // (A pre-policy route the import policy rejected is stale with no post-policy twin.)
+    if (stale.size === 0 && (this.stalePre?.size ?? 0) === 0) {
+      this.stalePost = undefined;
+      this.stalePre = undefined;
+    }
+  }
+
   /** Take a route out of the stale tables; returns its stale post-policy set. */
   private unstale(slot: number, pathId: number): AttrSet | undefined {
     if (!this.stalePost) return undefined;
@@ -198,6 +235,25 @@ export class AdjRibIn {
     this.stalePre?.delete(slot, pathId);
     this.pool.release(s);
   }
+}
+
+/**
+ * Moves the entries of `from` whose slot matches into `to` (created when absent; a route
+ * is never in both); returns `to`. Set before delete: the slot must keep a reference.
+ */
+function moveMatching(
+  from: PathTable<AttrSet>,
+  to: PathTable<AttrSet> | undefined,
+  match: (slot: number) => boolean,
+  index: PrefixIndex,
+): PathTable<AttrSet> {
+  const into = to ?? new PathTable<AttrSet>(index);
+  for (const [slot, id, s] of from.entries()) {
+    if (!match(slot)) continue;
+    into.set(slot, id, s);
+    from.delete(slot, id);
+  }
+  return into;
 }
 
 /** Merge two tables with no slot in common; returns the merged (larger) one. */

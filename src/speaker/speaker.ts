@@ -383,7 +383,8 @@ export class Speaker {
     const events: Partial<PeerEvents> = {
       established: (_p, neg) => this.onEstablished(rt, neg),
       update: (_p, u) => this.engine.receiveUpdate(rt.engineId, u),
-      routeRefresh: (_p, m) => this.engine.receiveRouteRefresh(rt.engineId, m.afi, m.safi),
+      routeRefresh: (_p, m) =>
+        this.engine.receiveRouteRefresh(rt.engineId, m.afi, m.safi, m.subtype),
       down: (_p, reason, notification) => {
         rt.since = this.wall();
         // RFC 4724 §4.2: keep the routes only when the session ended without a NOTIFICATION.

@@ -37,6 +37,8 @@ function acceptAll(): CompiledPolicy {
 interface FakePeer {
   id: number;
   sent: UpdateMessage[];
+  /** Every message sent, in order: 'update', or 'refresh/<subtype>' for a ROUTE-REFRESH. */
+  kinds: string[];
   stopped?: { code: number; subcode: number; data: Uint8Array };
 }
 
@@ -93,7 +95,7 @@ function setup(opts?: { maxPrefix?: NeighborSpec['maxPrefix']; engine?: EngineEx
       mrai: o?.mrai ?? 0,
       addPathSendMax: o?.addPathSendMax ?? 1,
     });
-    const p: FakePeer = { id: engine.addNeighbor(spec), sent: [] };
+    const p: FakePeer = { id: engine.addNeighbor(spec), sent: [], kinds: [] };
     peers.set(name, p);
     return p;
   }
@@ -104,12 +106,14 @@ function setup(opts?: { maxPrefix?: NeighborSpec['maxPrefix']; engine?: EngineEx
     families: [number, number][] = [[1, 1]],
     gr = true,
     ctx = AS4_CONTEXT,
+    enhancedRouteRefresh = false,
   ) {
     const info: SessionInfo = {
       internal: asn === LOCAL_AS,
       peerBgpId: `10.0.0.${p.id}`,
       families,
       gracefulRestart: gr ? { restartTime: 120, flags: 0, families: [] } : null,
+      enhancedRouteRefresh,
       receive: AS4_CONTEXT,
       send: ctx,
     };
@@ -123,6 +127,13 @@ function setup(opts?: { maxPrefix?: NeighborSpec['maxPrefix']; engine?: EngineEx
             assert.ok(r.ok, 'engine sent an undecodable message');
             assert.ok(m.length <= 4096, 'UPDATE longer than 4096 octets');
             if (r.message.type === 2) p.sent.push(r.message);
+            p.kinds.push(
+              r.message.type === 5
+                ? `refresh/${r.message.subtype}`
+                : r.message.type === 2
+                  ? 'update'
+                  : '?',
+            );
           }
         },
         stop: (_reason, n) => {
@@ -517,6 +528,72 @@ test('route refresh re-sends the Adj-RIB-Out followed by End-of-RIB', () => {
   assert.deepEqual(prefixes, ['198.18.100.0/24', '198.18.101.0/24']);
   const last = again[again.length - 1]!;
   assert.equal(last.nlri.length + last.withdrawn.length + last.attributes.length, 0);
+});
+
+test('enhanced route refresh: the answer is framed by BoRR and EoRR (RFC 7313 §4)', () => {
+  const { engine, peer, up } = setup();
+  const a = peer('198.18.1.2', 65002);
+  const b = peer('198.18.2.2', 65003);
+  up(a, 65002, '198.18.1.1');
+  up(b, 65003, '198.18.2.1', [[1, 1]], true, AS4_CONTEXT, true);
+  engine.receiveUpdate(a.id, route(['198.18.100.0/24', '198.18.101.0/24'], [65002], '198.18.1.2'));
+  const [before, kindsBefore] = [b.sent.length, b.kinds.length];
+  engine.receiveRouteRefresh(b.id, 1, 1, 0);
+  const kinds = b.kinds.slice(kindsBefore);
+  assert.equal(kinds[0], 'refresh/1', 'BoRR first');
+  assert.equal(kinds.at(-1), 'refresh/2', 'EoRR last');
+  assert.ok(kinds.slice(1, -1).every((k) => k === 'update'));
+  const again = b.sent.slice(before);
+  const prefixes = again.flatMap((u) => u.nlri.map((n) => formatPrefix(n.prefix))).sort();
+  assert.deepEqual(prefixes, ['198.18.100.0/24', '198.18.101.0/24']);
+  assert.ok(
+    again.every((u) => u.nlri.length > 0),
+    'no End-of-RIB: the EoRR ends the refresh',
+  );
+});
+
+test("a peer's BoRR and EoRR are not requests; what it did not send again is withdrawn", () => {
+  const { engine, peer, up } = setup();
+  const a = peer('198.18.1.2', 65002);
+  const b = peer('198.18.2.2', 65003);
+  up(a, 65002, '198.18.1.1', [[1, 1]], true, AS4_CONTEXT, true);
+  up(b, 65003, '198.18.2.1');
+  const p = ['198.18.100.0/24', '198.18.101.0/24', '198.18.102.0/24'];
+  engine.receiveUpdate(a.id, route(p, [65002], '198.18.1.2'));
+  const toA = a.kinds.length;
+  const toB = b.sent.length;
+  engine.receiveRouteRefresh(a.id, 1, 1, 1); // BoRR
+  assert.equal(a.kinds.length, toA, 'a BoRR is not answered with our routes');
+  assert.equal(b.sent.length, toB, 'stale routes stay in use meanwhile');
+  engine.receiveUpdate(a.id, route([p[0]!], [65002], '198.18.1.2'));
+  engine.receiveUpdate(a.id, route([p[1]!], [65002, 65010], '198.18.1.2'));
+  engine.receiveRouteRefresh(a.id, 1, 1, 2); // EoRR
+  assert.equal(a.kinds.length, toA, 'an EoRR is not answered either');
+  const r = received(b);
+  assert.deepEqual(r.withdrawn, [p[2]]);
+  assert.deepEqual(asPathOf(r.announced.get(p[1]!)!), [LOCAL_AS, 65002, 65010]);
+  assert.ok(r.announced.has(p[0]!));
+});
+
+test('a BoRR without EoRR: stale routes go after the stale-routes time; reserved subtypes are ignored', () => {
+  const { engine, peer, up, clock } = setup();
+  const a = peer('198.18.1.2', 65002);
+  const b = peer('198.18.2.2', 65003);
+  up(a, 65002, '198.18.1.1', [[1, 1]], true, AS4_CONTEXT, true);
+  up(b, 65003, '198.18.2.1');
+  engine.receiveUpdate(a.id, route(['198.18.100.0/24', '198.18.101.0/24'], [65002], '198.18.1.2'));
+  const toA = a.kinds.length;
+  engine.receiveRouteRefresh(a.id, 1, 1, 3);
+  engine.receiveRouteRefresh(a.id, 1, 1, 255);
+  assert.equal(a.kinds.length, toA, 'reserved subtypes: no answer');
+  engine.receiveRouteRefresh(a.id, 1, 1, 2); // an EoRR with no BoRR: nothing to sweep
+  assert.deepEqual(received(b).withdrawn, []);
+  engine.receiveRouteRefresh(a.id, 1, 1, 1);
+  engine.receiveUpdate(a.id, route(['198.18.100.0/24'], [65002], '198.18.1.2'));
+  clock.advance(359_999);
+  assert.deepEqual(received(b).withdrawn, [], 'kept until the bound');
+  clock.advance(1);
+  assert.deepEqual(received(b).withdrawn, ['198.18.101.0/24']);
 });
 
 test('MRAI: changes to a peer go out at most once per interval, and a flap inside it is not sent', () => {

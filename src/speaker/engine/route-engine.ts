@@ -7,6 +7,11 @@
 //
 // Receive (RFC 4271 §9.1.1, §9.1.2 phase 1 and 2):
 //   1. End-of-RIB markers end a graceful restart's stale period for their family.
+//      Enhanced route refresh (RFC 7313 §4): a Beginning-of-RIB-Refresh from the peer marks
+//      its routes of the family stale, its End-of-RIB-Refresh sweeps those not sent again
+//      (or the stale-routes time after the BoRR, the local bound §4 allows). A refresh
+//      request is answered with the family's Adj-RIB-Out, framed by our own BoRR and EoRR
+//      when the capability was negotiated; other subtypes are ignored (§5).
 //   2. RFC 7606 treat-as-withdraw turns the UPDATE's announcements into withdrawals.
 //   3. Loop detection: our ASN in the AS path of an eBGP route (§9.1.2); our router ID as
 //      ORIGINATOR_ID or our cluster ID in CLUSTER_LIST on iBGP (RFC 4456 §8). Such routes
@@ -46,6 +51,7 @@ import {
   ERR_CEASE,
   SAFI,
   effectiveAsPath,
+  encodeMessage,
   findAttribute,
   markPartialForPropagation,
   type CodecContext,
@@ -141,6 +147,8 @@ export interface SessionInfo {
   readonly peerBgpId: string;
   readonly families: readonly Family[];
   readonly gracefulRestart: unknown;
+  /** RFC 7313 negotiated (both sides advertised the capability). */
+  readonly enhancedRouteRefresh?: boolean;
   readonly receive: CodecContext;
   readonly send: CodecContext;
 }
@@ -207,6 +215,8 @@ class Neighbor {
   localAddress6: Uint8Array | undefined;
   families = new Set<number>();
   staleTimer: TimerHandle | undefined;
+  /** RFC 7313: per family, the bound on waiting for the peer's EoRR after its BoRR. */
+  readonly refreshTimers = new Map<number, TimerHandle>();
   mraiTimer: TimerHandle | undefined;
   nextSendAt = 0;
   /** Families the peer sent End-of-RIB for in this session. */
@@ -243,6 +253,7 @@ class Neighbor {
 }
 
 const famKey = (afi: number, safi: number): number => (afi << 8) | safi;
+const famName = (fam: number): string => `afi ${fam >> 8} safi ${fam & 0xff}`;
 /** Changed prefixes that trigger an export run at once instead of at the end of the burst. */
 const FLUSH_AT = 1024;
 const IPV4_UNICAST = famKey(AFI.IPv4, SAFI.UNICAST);
@@ -407,6 +418,8 @@ export class RouteEngine {
     n.adjOut = undefined;
     n.mraiTimer?.cancel();
     n.mraiTimer = undefined;
+    for (const t of n.refreshTimers.values()) t.cancel();
+    n.refreshTimers.clear();
     if (n.addPathSend.size) this.addPathPeers--;
     n.addPathSend = new Set();
     n.pathsSent.clear();
@@ -437,16 +450,28 @@ export class RouteEngine {
     this.requestFlush();
   }
 
-  private sweepStale(n: Neighbor, why: string): void {
-    n.staleTimer?.cancel();
-    n.staleTimer = undefined;
+  /** Sweeps the peer's stale routes: all, or one family's (`fam`, a famKey). */
+  private sweepStale(n: Neighbor, why: string, fam?: number): void {
+    if (fam === undefined) {
+      n.staleTimer?.cancel();
+      n.staleTimer = undefined;
+    }
     if (!n.adjIn || !n.ref) return;
     let swept = 0;
-    for (const r of n.adjIn.sweepStale()) {
+    for (const r of n.adjIn.sweepStale(fam === undefined ? undefined : this.inFamily(fam))) {
       this.locUpdate(r.slot, n.ref, r.pathId, undefined);
       swept++;
     }
-    this.log('info', 'stale routes flushed', { peer: n.spec.name, why, routes: swept });
+    if (n.adjIn.staleCount === 0) {
+      n.staleTimer?.cancel();
+      n.staleTimer = undefined;
+    }
+    this.log('info', 'stale routes flushed', {
+      peer: n.spec.name,
+      why,
+      routes: swept,
+      ...(fam === undefined ? {} : { family: famName(fam) }),
+    });
     if (!n.up && n.adjIn.size === 0) {
       n.adjIn = undefined;
       n.ref = undefined;
@@ -471,8 +496,9 @@ export class RouteEngine {
     const eor = endOfRibFamily(u);
     if (eor) {
       this.log('debug', 'End-of-RIB received', { peer: n.spec.name, afi: eor.afi, safi: eor.safi });
-      n.eorReceived.add(famKey(eor.afi, eor.safi));
-      if (n.adjIn.staleCount > 0) this.sweepStale(n, 'End-of-RIB received');
+      const fam = famKey(eor.afi, eor.safi);
+      n.eorReceived.add(fam);
+      if (n.adjIn.staleCount > 0) this.sweepStale(n, 'End-of-RIB received', fam);
       if (this.deferring) this.checkDeferral();
       return;
     }
@@ -665,19 +691,70 @@ export class RouteEngine {
     return true;
   }
 
-  /** A ROUTE-REFRESH from the peer (RFC 2918): send it everything again for the family. */
-  receiveRouteRefresh(id: number, afi: number, safi: number): void {
+  /**
+   * A ROUTE-REFRESH from the peer: subtype 0 asks for the family's routes again (RFC 2918),
+   * 1 and 2 (BoRR, EoRR) frame the peer's own re-advertisement (RFC 7313 §4); any other
+   * subtype is ignored (§5).
+   */
+  receiveRouteRefresh(id: number, afi: number, safi: number, subtype = 0): void {
     const n = this.must(id);
+    if (!n.port || !n.session) return;
+    const fam = famKey(afi, safi);
+    if (subtype === 0) return this.answerRefresh(n, afi, safi);
+    if (subtype === 1 && n.adjIn) {
+      n.adjIn.markStale(this.inFamily(fam));
+      n.refreshTimers.get(fam)?.cancel();
+      const at = this.opts.clock.now() + n.spec.staleRoutesTime * 1000;
+      n.refreshTimers.set(
+        fam,
+        this.opts.clock.at(at, () => {
+          n.refreshTimers.delete(fam);
+          this.sweepStale(n, 'no End-of-RIB-Refresh within the stale-routes time', fam);
+        }),
+      );
+      this.log('info', 'route refresh from the peer begins (BoRR): its routes marked stale', {
+        peer: n.spec.name,
+        family: famName(fam),
+        stale: n.adjIn.staleCount,
+      });
+      return;
+    }
+    if (subtype === 2) {
+      const t = n.refreshTimers.get(fam);
+      if (!t) return; // no BoRR before it: nothing was marked (RFC 7313 §4)
+      t.cancel();
+      n.refreshTimers.delete(fam);
+      this.sweepStale(n, 'End-of-RIB-Refresh received', fam);
+      return;
+    }
+    this.log('warn', `ROUTE-REFRESH with reserved subtype ${subtype} ignored (RFC 7313 §5)`, {
+      peer: n.spec.name,
+      family: famName(fam),
+    });
+  }
+
+  /** The family's Adj-RIB-Out again; with RFC 7313, between BoRR and EoRR. */
+  private answerRefresh(n: Neighbor, afi: number, safi: number): void {
     if (!n.adjOut || !n.port || !n.session) return;
     const wanted = famKey(afi, safi);
+    const ctx = n.session.send;
+    const enhanced = n.session.enhancedRouteRefresh === true;
     const msgs: Uint8Array[] = [];
+    if (enhanced) msgs.push(encodeMessage({ type: 5, afi, safi, subtype: 1 }, ctx));
     for (const u of n.adjOut.dump()) {
       if (u.kind !== 'announce') continue;
       const keys = u.keys.filter((k) => famKey(keyAfi(k), SAFI.UNICAST) === wanted);
       if (keys.length) msgs.push(...this.packAnnounce(n, u.attrs, keys, u.pathIds));
     }
-    msgs.push(endOfRib(afi, safi, n.session.send));
+    msgs.push(
+      enhanced ? encodeMessage({ type: 5, afi, safi, subtype: 2 }, ctx) : endOfRib(afi, safi, ctx),
+    );
     n.port.send(msgs);
+  }
+
+  /** Whether a slot's prefix is of family `fam` (keys carry the AFI; SAFI is unicast). */
+  private inFamily(fam: number): (slot: number) => boolean {
+    return (slot) => famKey(keyAfi(this.index.keyOf(slot)), SAFI.UNICAST) === fam;
   }
 
   /** Re-runs export towards one peer (its export policy changed); only differences are sent. */
