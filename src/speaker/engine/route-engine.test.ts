@@ -397,6 +397,68 @@ test('graceful restart helper: stale routes keep forwarding, End-of-RIB flushes 
   );
 });
 
+test("graceful restart helper: one family's End-of-RIB sweeps that family only (RFC 4724 §4.2)", () => {
+  const { engine, peer, up, clock } = setup();
+  const a = peer('198.18.1.2', 65002);
+  const b = peer('198.18.2.2', 65003);
+  const both: [number, number][] = [
+    [1, 1],
+    [2, 1],
+  ];
+  up(a, 65002, '198.18.1.1', both);
+  up(b, 65003, '198.18.2.1', both);
+  const v6 = (prefixes: string[]): UpdateMessage => ({
+    type: 2,
+    withdrawn: [],
+    nlri: [],
+    attributes: [
+      { kind: 'origin', code: 1, flags: ATTR_DEFAULT_FLAGS[1]!, origin: 0 },
+      {
+        kind: 'as-path',
+        code: 2,
+        flags: ATTR_DEFAULT_FLAGS[2]!,
+        asnWidth: 4,
+        segments: [{ type: 2, asns: [65002] }],
+      },
+      {
+        kind: 'mp-reach',
+        code: 14,
+        flags: ATTR_DEFAULT_FLAGS[14]!,
+        afi: 2,
+        safi: 1,
+        nextHop: parseAddr('2001:db8:1::2')!,
+        reserved: 0,
+        nlri: prefixes.map((p) => ({ prefix: parsePrefix(p)! })),
+      },
+    ],
+  });
+  engine.receiveUpdate(a.id, route(['198.18.100.0/24', '198.18.101.0/24'], [65002], '198.18.1.2'));
+  engine.receiveUpdate(a.id, v6(['2001:db8:100::/48', '2001:db8:101::/48']));
+  engine.sessionDown(a.id, 'peer restarting', true);
+  clock.advance(10_000);
+  up(a, 65002, '198.18.1.1', both);
+  engine.receiveUpdate(a.id, route(['198.18.100.0/24'], [65002], '198.18.1.2'));
+  engine.receiveUpdate(a.id, { type: 2, withdrawn: [], nlri: [], attributes: [] }); // IPv4 EoR
+  assert.deepEqual(received(b).withdrawn, ['198.18.101.0/24'], 'the IPv6 routes wait');
+  engine.receiveUpdate(a.id, v6(['2001:db8:100::/48']));
+  engine.receiveUpdate(a.id, {
+    type: 2,
+    withdrawn: [],
+    nlri: [],
+    attributes: [
+      {
+        kind: 'mp-unreach',
+        code: 15,
+        flags: ATTR_DEFAULT_FLAGS[15]!,
+        afi: 2,
+        safi: 1,
+        withdrawn: [],
+      },
+    ],
+  });
+  assert.deepEqual(received(b).withdrawn, ['198.18.101.0/24', '2001:db8:101::/48']);
+});
+
 test('graceful restart helper: the stale-routes timer flushes a peer that never comes back', () => {
   const { engine, peer, up, clock } = setup();
   const a = peer('198.18.1.2', 65002);
