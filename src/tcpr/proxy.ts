@@ -141,13 +141,21 @@ class Pair {
   /** When TCPR was last asked about this pair (ms, monotonic). */
   lastQuery = 0;
   constructor(public st: PairState) {}
-  /** Output not yet acknowledged, or a close still to finish: worth a query now. */
+  /**
+   * Output not yet acknowledged, input the other remote has that is not checkpointed yet,
+   * or a close still to finish: worth a query now. The second is input re-delivered after
+   * a recovery that had already reached the other remote: it is dropped, not written, so
+   * nothing else marks the pair busy, and until it is checkpointed the sender sees no ACK
+   * and backs off (left to the once-a-second idle query, a connection crawled for seconds).
+   */
   busy(): boolean {
     const { a, b } = this;
     if (!a || !b) return false;
     return (
       a.writePos > a.acked ||
       b.writePos > b.acked ||
+      uncheckpointed(a, b) ||
+      uncheckpointed(b, a) ||
       (a.eof && !a.st.finished) ||
       (b.eof && !b.st.finished)
     );
@@ -577,6 +585,12 @@ export class TcprProxy {
           ] as const) {
             // Lost UDP updates are sent again: a done flag TCPR does not have, or a
             // checkpoint (a connection that then goes quiet would never get its last ACK).
+            // A checkpoint only once this socket has received that far: after a recovery
+            // TCPR's may be behind ours (the update was lost, or the proxy died between
+            // writing the state file and sending it), and TCPR then raises it itself as the
+            // new socket acknowledges the bytes again (pending, E17). Sending ours before
+            // would acknowledge bytes the new socket never got: the remote discards them,
+            // never sends them again and the connection stalls for good.
             if (x.st.ended && !sx.hard.doneWriting) flags.push(x.conn.doneWriting());
             if (x.st.finished) {
               if (!sx.hard.doneReading) flags.push(x.conn.doneReading());
@@ -584,7 +598,10 @@ export class TcprProxy {
             }
             const next = Math.min(y.acked, x.readPos);
             if (next > x.st.ckpt) changed.push([x, next]);
-            else if (near(x.st.ckpt, sub32(sx.hard.ack, x.inBase)) < x.st.ckpt) {
+            else if (
+              x.readPos >= x.st.ckpt &&
+              near(x.st.ckpt, sub32(sx.hard.ack, x.inBase)) < x.st.ckpt
+            ) {
               changed.push([x, x.st.ckpt]);
             }
           }
@@ -762,6 +779,11 @@ function legState(conn: TcprConnection): LegState {
 /** The offset ≡ `wrapped` (mod 2^32) nearest to `known` (streams may pass 4 GiB). */
 function near(known: number, wrapped: number): number {
   return known + ((wrapped - known) | 0);
+}
+
+/** Input of `x` that `y`'s remote acknowledged and `x` has not checkpointed (tick's rule). */
+function uncheckpointed(x: Leg, y: Leg): boolean {
+  return !x.st.finished && Math.min(y.acked, x.readPos) > x.st.ckpt;
 }
 
 /** Output offset the remote acknowledged, from TCPR's view of its last ACK. */
