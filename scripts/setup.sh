@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Real BGP peers and reference tools (tests and benchmarks run them side by side with ours);
-# nftables for the transparent proxy in front of bug-tolerant-router replicas.
-debs=(bgpdump bird2 frr gobgpd exabgp iproute2 iputils-ping bzip2 tcpdump time nftables)
+# nftables for the transparent proxy in front of bug-tolerant-router replicas; iptables for
+# the TCPR middlebox's NFQUEUE rules (xt NFQUEUE: kernels without CONFIG_NFT_QUEUE).
+debs=(bgpdump bird2 frr gobgpd exabgp iproute2 iputils-ping bzip2 tcpdump time nftables iptables)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

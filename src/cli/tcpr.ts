@@ -14,7 +14,11 @@ import {
   type ConnRef,
   type ControlMessage,
 } from '../tcpr/index.js';
-import { parseMiddleboxConfig, type MiddleboxConfig } from '../tcpr/middlebox-config.js';
+import {
+  parseMiddleboxConfig,
+  type MiddleboxConfig,
+  type MiddleboxConfigOverrides,
+} from '../tcpr/middlebox-config.js';
 import { MiddleboxClient, startMiddlebox } from '../tcpr/middlebox.js';
 import type { TcprPumpOptions } from '../tcpr/pump-filter.js';
 import type { Command } from './command.js';
@@ -23,7 +27,11 @@ const USAGE = `usage: nonstop tcpr <subcommand> [options]
 
 Run the TCPR middlebox, and query or change its connections.
 
-  run -c FILE             run the middlebox from a YAML config (docs/tcpr.md)
+  run -c FILE [--nfqueue APPQ:PEERQ]
+                          run the middlebox from a YAML config (docs/tcpr.md); with
+                          --nfqueue on NFQUEUE queues APPQ (app side) and PEERQ (peer
+                          side) instead of TUNs (docs/tcpr-nfqueue.md; the config then
+                          may not name app-tun/peer-tun nor map addresses)
   list                    every connection TCPR tracks
   query CONN              one connection's state (JSON)
   kill CONN               mark it failed: TCPR resets the app's socket (tcpr-kill)
@@ -45,9 +53,10 @@ CONN names a connection by its peer-visible side: EXTADDR:PORT-PEERADDR:PORT, e.
 198.18.1.2:9999-198.18.2.2:179 or [2001:db8:1::2]:9999-[2001:db8:2::2]:179; the
 external address may be left out: 9999-198.18.2.2:179.
 
-Signals (run): SIGTERM or SIGINT stop cleanly (the TUNs stay and drop traffic: fail
-closed); SIGHUP re-reads allow and key-file from the config. The process exits 1 when the
-packet pump dies, so a supervisor restarts it.
+Signals (run): SIGTERM or SIGINT stop cleanly (the TUNs stay and drop traffic, or the
+NFQUEUE rules drop it with nobody bound to the queues: fail closed); SIGHUP re-reads
+allow and key-file from the config. The process exits 1 when the packet pump dies, so a
+supervisor restarts it.
 `;
 
 function hostPort(s: string): { addr?: Uint8Array; port: number } | undefined {
@@ -87,7 +96,10 @@ function snapshotJson(s: ConnectionSnapshot): string {
   return JSON.stringify(s, (_k, v: unknown) => (v instanceof Uint8Array ? formatAddr(v) : v), 2);
 }
 
-function readConfig(file: string): MiddleboxConfig | undefined {
+function readConfig(
+  file: string,
+  overrides: MiddleboxConfigOverrides = {},
+): MiddleboxConfig | undefined {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -95,7 +107,7 @@ function readConfig(file: string): MiddleboxConfig | undefined {
     process.stderr.write(`${file}: cannot read the config: ${(e as Error).message}\n`);
     return undefined;
   }
-  const r = parseMiddleboxConfig(text, file);
+  const r = parseMiddleboxConfig(text, file, overrides);
   if (!r.ok) {
     for (const e of r.error) process.stderr.write(formatConfigError(e) + '\n');
     return undefined;
@@ -126,8 +138,36 @@ function pumpOptions(cfg: MiddleboxConfig): TcprPumpOptions {
   };
 }
 
-async function run(file: string): Promise<number> {
-  const cfg = readConfig(file);
+/** `--nfqueue APPQ:PEERQ` → the two queue numbers, or an error message. */
+export function parseNfqueueFlag(
+  v: string | undefined,
+): { appQueue: number; peerQueue: number } | string {
+  const m = /^(\d{1,5}):(\d{1,5})$/.exec(v ?? '');
+  const appQueue = Number(m?.[1]);
+  const peerQueue = Number(m?.[2]);
+  if (!m || appQueue > 0xffff || peerQueue > 0xffff) {
+    return (
+      `--nfqueue ${v ?? ''}: expected APPQ:PEERQ, two queue numbers from 0 to 65535 ` +
+      '(e.g. 101:102)'
+    );
+  }
+  if (appQueue === peerQueue) return `--nfqueue ${v}: the two queues must differ`;
+  return { appQueue, peerQueue };
+}
+
+async function run(file: string, nfqueueFlag?: string): Promise<number> {
+  const overrides: MiddleboxConfigOverrides = {};
+  if (nfqueueFlag !== undefined) {
+    const q = parseNfqueueFlag(nfqueueFlag);
+    if (typeof q === 'string') {
+      process.stderr.write(`nonstop tcpr run: ${q}\n`);
+      return 2;
+    }
+    overrides.nfqueue = q;
+  }
+  // --nfqueue goes through the parser: the file's app-tun/peer-tun and address mappings
+  // are then refused with their file:line like any config error.
+  const cfg = readConfig(file, overrides);
   if (!cfg) return 2;
   const log = createLogger({
     level: cfg.log.level,
@@ -144,8 +184,12 @@ async function run(file: string): Promise<number> {
   }
   const netns = cfg.netns;
   const mb = await startMiddlebox({
-    appTun: { name: cfg.appTun, ...(netns ? { netns } : {}) },
-    peerTun: { name: cfg.peerTun, ...(netns ? { netns } : {}) },
+    ...(cfg.nfqueue
+      ? { nfqueue: { ...cfg.nfqueue, ...(netns ? { netns } : {}) } }
+      : {
+          appTun: { name: cfg.appTun, ...(netns ? { netns } : {}) },
+          peerTun: { name: cfg.peerTun, ...(netns ? { netns } : {}) },
+        }),
     options,
     controlSocket: cfg.controlSocket,
     log,
@@ -160,7 +204,7 @@ async function run(file: string): Promise<number> {
     process.on('SIGHUP', () => {
       // Only allow and the key are reloaded (cheap, no state lost); the new config is
       // checked whole first and refused if anything is wrong.
-      const next = readConfig(file);
+      const next = readConfig(file, overrides);
       if (!next) {
         log.error('SIGHUP: the config has errors; keeping the running settings', { file });
         return;
@@ -286,6 +330,7 @@ export const tcprCommand: Command = {
     const rest: string[] = [];
     let config: string | undefined;
     let socket: string | undefined;
+    let nfqueue: string | undefined;
     for (let i = 0; i < argv.length; i++) {
       const a = argv[i]!;
       if (a === '-h' || a === '--help') {
@@ -293,11 +338,16 @@ export const tcprCommand: Command = {
         return 0;
       } else if (a === '-c' || a === '--config') config = argv[++i];
       else if (a === '-s' || a === '--socket') socket = argv[++i];
+      else if (a === '--nfqueue') nfqueue = argv[++i] ?? '';
       else rest.push(a);
     }
     const [sub, ...args] = rest;
     if (!sub) {
       process.stderr.write(USAGE);
+      return 2;
+    }
+    if (nfqueue !== undefined && sub !== 'run') {
+      process.stderr.write(`nonstop tcpr ${sub}: --nfqueue is an option of run only\n`);
       return 2;
     }
     try {
@@ -306,7 +356,7 @@ export const tcprCommand: Command = {
           process.stderr.write('nonstop tcpr run: -c FILE is required\n');
           return 2;
         }
-        return await run(config);
+        return await run(config, nfqueue);
       }
       if (!socket && config) socket = readConfig(config)?.controlSocket;
       return await tool(sub, args, socket ?? '/run/nonstop/tcpr.sock');

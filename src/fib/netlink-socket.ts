@@ -5,7 +5,14 @@
 //
 // koffi is loaded on first use, so code that only needs the in-memory FIB never loads it.
 
-import { LibcUnavailable, inNetns, libc as loadLibc, type Libc } from '../net/libc.js';
+import {
+  LibcUnavailable,
+  inNetns,
+  libc as loadLibc,
+  pollfds,
+  revents,
+  type Libc,
+} from '../net/libc.js';
 import { FibError } from './fib.js';
 
 const AF_NETLINK = 16;
@@ -35,8 +42,6 @@ export interface ErrnoInfo {
   readonly code: string;
   readonly text: string;
 }
-
-const POLLIN = 1;
 
 export interface NetlinkOpenOptions {
   /** Multicast groups to join at bind (the `nl_groups` bit mask, e.g. RTMGRP_IPV4_ROUTE). */
@@ -152,15 +157,10 @@ export class NetlinkSocket {
   static poll(socks: readonly NetlinkSocket[], timeoutMs: number): NetlinkSocket[] {
     if (socks.length === 0) return [];
     const c = socks[0]!.c;
-    const fds = new Uint8Array(8 * socks.length); // struct pollfd { int fd; short events, revents; }
-    const dv = new DataView(fds.buffer);
-    socks.forEach((s, i) => {
-      dv.setInt32(8 * i, s.fd, true);
-      dv.setInt16(8 * i + 4, POLLIN, true);
-    });
+    const fds = pollfds(socks.map((s) => s.fd));
     const n = c.poll(fds, socks.length, timeoutMs);
     if (n <= 0) return [];
-    return socks.filter((_, i) => dv.getInt16(8 * i + 6, true) !== 0);
+    return socks.filter((_, i) => revents(fds, i) !== 0);
   }
 
   close(): void {

@@ -13,6 +13,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { formatAddr } from '../lib/ip.js';
+import { ERRNO } from '../net/libc.js';
 import { NETLINK_ROUTE, NetlinkSocket } from './netlink-socket.js';
 import {
   AF,
@@ -29,9 +30,7 @@ import type { MonitorMessage, MonitorWorkerData, MonitoredRoute } from './route-
 
 const RTMGRP_IPV4_ROUTE = 0x40;
 const RTMGRP_IPV6_ROUTE = 0x400;
-const ENOBUFS = 105;
-const EAGAIN = 11;
-const EINTR = 4;
+const { ENOBUFS, EAGAIN, EINTR } = ERRNO;
 const MSG_DONTWAIT = 0x40;
 
 const data = workerData as MonitorWorkerData;

@@ -8,26 +8,31 @@
 //   struct rtattr   { u16 len; u16 type; } + payload, padded to 4 bytes
 //   struct rtnexthop{ u16 len; u8 flags; u8 hops; i32 ifindex; } + rtattrs   (RTA_MULTIPATH)
 //   struct nlmsgerr { i32 error; struct nlmsghdr msg; [payload] } + TLVs     (NLMSG_ERROR)
+//
+// The generic framing (nlmsghdr, attributes, NLMSG_ERROR) is net/netlink.ts's, re-exported.
 
-export const NLMSG = { NOOP: 1, ERROR: 2, DONE: 3, OVERRUN: 4 } as const;
+import {
+  align4,
+  attrMap,
+  HOST_LE,
+  NLM_F,
+  NLMSG,
+  NLMSG_HDRLEN,
+  putAttrHeader,
+  putNlmsghdr,
+} from '../net/netlink.js';
+
+export {
+  decodeError,
+  NLM_F,
+  NLMSG,
+  NLMSGERR_ATTR,
+  splitMessages,
+  type NlError,
+  type NlMessage,
+} from '../net/netlink.js';
+
 export const RTM = { NEWROUTE: 24, DELROUTE: 25, GETROUTE: 26 } as const;
-
-export const NLM_F = {
-  REQUEST: 0x1,
-  MULTI: 0x2,
-  ACK: 0x4,
-  DUMP_INTR: 0x10,
-  DUMP: 0x300,
-  // modifiers of NEW requests
-  REPLACE: 0x100,
-  EXCL: 0x200,
-  CREATE: 0x400,
-  // flags of NLMSG_ERROR messages
-  CAPPED: 0x100,
-  ACK_TLVS: 0x200,
-} as const;
-
-export const NLMSGERR_ATTR = { MSG: 1, OFFS: 2 } as const;
 
 export const RTA = {
   DST: 1,
@@ -44,11 +49,9 @@ export const RT_SCOPE = { UNIVERSE: 0, NOWHERE: 255 } as const;
 export const RT_TABLE = { UNSPEC: 0, MAIN: 254, LOCAL: 255 } as const;
 export const AF = { INET: 2, INET6: 10 } as const;
 
-const HDR = 16;
+const HDR = NLMSG_HDRLEN;
 const RTMSG = 12;
-const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-const align4 = (n: number): number => (n + 3) & ~3;
+const LE = HOST_LE;
 
 /** One route as rtnetlink carries it (only the fields a FIB uses). */
 export interface RouteMsg {
@@ -68,14 +71,6 @@ export interface RouteNextHop {
   readonly gateway?: Uint8Array;
   readonly via?: Uint8Array;
   readonly ifindex?: number;
-}
-
-export interface NlMessage {
-  readonly type: number;
-  readonly flags: number;
-  readonly seq: number;
-  readonly pid: number;
-  readonly payload: Uint8Array;
 }
 
 /** Appends netlink messages to one growable buffer (many messages per send). */
@@ -101,10 +96,7 @@ export class NlWriter {
   begin(type: number, flags: number, seq: number): void {
     this.msgStart = this.off;
     this.need(HDR);
-    this.dv.setUint16(this.off + 4, type, LE);
-    this.dv.setUint16(this.off + 6, flags, LE);
-    this.dv.setUint32(this.off + 8, seq >>> 0, LE);
-    this.dv.setUint32(this.off + 12, 0, LE);
+    putNlmsghdr(this.dv, this.off, { len: 0, type, flags, seq }); // len: end() writes it
     this.off += HDR;
   }
 
@@ -132,8 +124,7 @@ export class NlWriter {
 
   attr(type: number, data: Uint8Array): void {
     this.need(align4(4 + data.length));
-    this.dv.setUint16(this.off, 4 + data.length, LE);
-    this.dv.setUint16(this.off + 2, type, LE);
+    putAttrHeader(this.dv, this.off, type, data.length);
     this.buf.set(data, this.off + 4);
     this.buf.fill(0, this.off + 4 + data.length, this.off + align4(4 + data.length));
     this.off += align4(4 + data.length);
@@ -141,8 +132,7 @@ export class NlWriter {
 
   u32(type: number, v: number): void {
     this.need(8);
-    this.dv.setUint16(this.off, 8, LE);
-    this.dv.setUint16(this.off + 2, type, LE);
+    putAttrHeader(this.dv, this.off, type, 4);
     this.dv.setUint32(this.off + 4, v >>> 0, LE);
     this.off += 8;
   }
@@ -242,37 +232,7 @@ export function encodeBarrier(w: NlWriter, seq: number): void {
   w.end();
 }
 
-/** The messages in one datagram; stops at a truncated one. */
-export function* splitMessages(buf: Uint8Array): Generator<NlMessage> {
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  let o = 0;
-  while (o + HDR <= buf.length) {
-    const len = dv.getUint32(o, LE);
-    if (len < HDR || o + len > buf.length) return;
-    yield {
-      type: dv.getUint16(o + 4, LE),
-      flags: dv.getUint16(o + 6, LE),
-      seq: dv.getUint32(o + 8, LE),
-      pid: dv.getUint32(o + 12, LE),
-      payload: buf.subarray(o + HDR, o + len),
-    };
-    o += align4(len);
-  }
-}
-
-/** The rtattrs of `buf`, as type → payload (last one wins). */
-function attrs(buf: Uint8Array): Map<number, Uint8Array> {
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const out = new Map<number, Uint8Array>();
-  let o = 0;
-  while (o + 4 <= buf.length) {
-    const len = dv.getUint16(o, LE);
-    if (len < 4 || o + len > buf.length) break;
-    out.set(dv.getUint16(o + 2, LE) & 0x3fff, buf.subarray(o + 4, o + len)); // strip NLA_F_* bits
-    o += align4(len);
-  }
-  return out;
-}
+const attrs = attrMap;
 
 function u32Of(b: Uint8Array | undefined): number | undefined {
   if (!b || b.length < 4) return undefined;
@@ -332,32 +292,4 @@ function hop(
     ...(via ? { via } : {}),
     ...(ifindex ? { ifindex } : {}),
   };
-}
-
-export interface NlError {
-  /** Positive errno; 0 for a plain acknowledgement. */
-  readonly errno: number;
-  /** Sequence number of the request this answers. */
-  readonly seq: number;
-  /** The kernel's extended-ack explanation (NETLINK_EXT_ACK), if it gave one. */
-  readonly text?: string;
-}
-
-/** Decodes the payload of an NLMSG_ERROR message. */
-export function decodeError(p: Uint8Array, flags: number): NlError | undefined {
-  if (p.length < 4 + HDR) return undefined;
-  const dv = new DataView(p.buffer, p.byteOffset, p.byteLength);
-  const errno = -dv.getInt32(0, LE);
-  const origLen = dv.getUint32(4, LE);
-  const seq = dv.getUint32(12, LE);
-  let text: string | undefined;
-  if (flags & NLM_F.ACK_TLVS) {
-    const start = 4 + (flags & NLM_F.CAPPED ? HDR : align4(origLen));
-    const msg = attrs(p.subarray(Math.min(start, p.length))).get(NLMSGERR_ATTR.MSG);
-    if (msg) {
-      const nul = msg.indexOf(0);
-      text = new TextDecoder().decode(nul >= 0 ? msg.subarray(0, nul) : msg);
-    }
-  }
-  return text ? { errno, seq, text } : { errno, seq };
 }

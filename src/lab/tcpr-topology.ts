@@ -17,14 +17,32 @@
 // Harness mode replaces app and peer by two more TUN devices in the tcpr namespace that a
 // test drives: what it writes to `testAppTun` is routed into the app-side TUN; what the
 // pump writes towards a peer address is routed out of `testPeerTun` (and the reverse).
+//
+// NFQUEUE interposition (`interposition: 'nfqueue'`, namespaces mode only; docs/
+// tcpr-nfqueue.md) makes the tcpr namespace a plain router instead — no TUNs, no policy
+// routing — whose forward hook (chain `nst-tcpr` jumped to from FORWARD, IPv4 and IPv6)
+// queues what arrives on the app veth to queue 101 and on the peer veth to queue 102,
+// except packets carrying the pump's injection mark. No `--queue-bypass`: with nobody bound
+// to a queue the kernel drops (fail closed). The rules are iptables' (xt NFQUEUE through
+// iptables-nft), not native nft: nft's `queue` needs CONFIG_NFT_QUEUE, which kernels like
+// this VM's leave out. The side-channel addresses are routed to an IFB device, so the
+// app's datagrams to them are forwarded, and thus queued, like everything else; an IFB
+// drops whatever is sent to it without a tc redirect, so nothing ever leaves through it.
 
 import type { LabNode } from './lab.js';
 import { Lab } from './lab.js';
-import { nsExecChecked, ip } from '../net/netns.js';
+import { nsExec, nsExecChecked, ip } from '../net/netns.js';
 import type { ManagedProcess, RunOptions, RunResult } from '../net/process.js';
-import { startPump, type Pump, type PumpOptions, type TunEndpoint } from '../net/packet-pump.js';
+import {
+  startPump,
+  type NfqueueEndpoint,
+  type Pump,
+  type PumpOptions,
+  type TunEndpoint,
+} from '../net/packet-pump.js';
+import { checkInjectionMark } from '../net/nfqueue.js';
 import { createPersistentTun, TunDevice } from '../net/tun.js';
-import { sleep } from '../net/wait.js';
+import { sleep, waitFor } from '../net/wait.js';
 
 /** The topology's addresses (lab ranges only: 198.18.0.0/15, 2001:db8::/32). */
 export const TCPR_ADDRESSES = {
@@ -58,9 +76,21 @@ export const TCPR_IFNAMES = {
   peerTun: 'nst-tpeer',
   testAppTun: 'nst-tta',
   testPeerTun: 'nst-ttp',
+  /** NFQUEUE mode: the dummy device the side-channel addresses are routed to. */
+  channel: 'nst-chan',
+} as const;
+
+/** NFQUEUE mode: the iptables chain in the tcpr namespace, its queues and the injection mark. */
+export const TCPR_NFQUEUE = {
+  chain: 'nst-tcpr',
+  appQueue: 101,
+  peerQueue: 102,
+  mark: 0x6e7374,
 } as const;
 
 export type TcprTopologyMode = 'namespaces' | 'harness';
+/** How the middlebox sees the packets: TUN devices it routes through, or NFQUEUE. */
+export type TcprInterposition = 'tun' | 'nfqueue';
 
 export interface TcprTopologyOptions {
   /** 'namespaces' (default): real app and peer namespaces; 'harness': test TUNs. */
@@ -69,6 +99,8 @@ export interface TcprTopologyOptions {
   txqueuelen?: number;
   /** Build inside an existing lab (it is then not destroyed with the topology). */
   lab?: Lab;
+  /** 'tun' (default) or 'nfqueue' (namespaces mode only). */
+  interposition?: TcprInterposition;
 }
 
 const FAMILIES = [
@@ -89,7 +121,29 @@ export class TcprTopology {
     readonly app: LabNode | undefined,
     /** The peer's namespace (namespaces mode). */
     readonly peer: LabNode | undefined,
+    readonly interposition: TcprInterposition = 'tun',
   ) {}
+
+  /** NFQUEUE mode: the queues and mark of the tcpr namespace's rules. */
+  get nfqueue(): NfqueueEndpoint {
+    if (this.interposition !== 'nfqueue') throw new Error('the topology uses TUN interposition');
+    const N = TCPR_NFQUEUE;
+    return { netns: this.tcpr.ns, appQueue: N.appQueue, peerQueue: N.peerQueue, mark: N.mark };
+  }
+
+  /** NFQUEUE mode: per rule of the chain, IPv4 and IPv6 summed, its packet counter. */
+  async queueRuleCounters(): Promise<{ mark: number; app: number; peer: number }> {
+    const out = { mark: 0, app: 0, peer: 0 };
+    for (const cmd of ['iptables', 'ip6tables']) {
+      const r = await this.exec(this.tcpr, cmd, ['-w', '-L', TCPR_NFQUEUE.chain, '-v', '-n', '-x']);
+      const rows = r.stdout.split('\n').filter((l) => /^\s*\d+\s+\d+\s/.test(l));
+      const n = (i: number): number => Number(rows[i]?.trim().split(/\s+/)[0] ?? NaN);
+      out.mark += n(0);
+      out.app += n(1);
+      out.peer += n(2);
+    }
+    return out;
+  }
 
   /** The middlebox's app-side TUN (persistent, in the tcpr namespace). */
   get appTun(): TunEndpoint {
@@ -115,6 +169,10 @@ export class TcprTopology {
 
   static async build(opts: TcprTopologyOptions = {}): Promise<TcprTopology> {
     const mode = opts.mode ?? 'namespaces';
+    const interposition = opts.interposition ?? 'tun';
+    if (interposition === 'nfqueue' && mode !== 'namespaces') {
+      throw new Error('TCPR topology: NFQUEUE interposition needs mode "namespaces"');
+    }
     const lab = opts.lab ?? Lab.create();
     const ownsLab = opts.lab === undefined;
     try {
@@ -150,6 +208,26 @@ export class TcprTopology {
             await ip(['-n', node.ns, flag, 'route', 'add', 'default', 'via', gw[fam]]);
           }
         }
+        // Ready means reachable: a first neighbour solicitation sent while the links were
+        // still coming up goes unanswered, and what the test starts at once (a BGP speaker's
+        // first SYN) then waits a second for the retry.
+        for (const [node, gw] of [
+          [app, A.tcprApp],
+          [peer, A.tcprPeer],
+        ] as const) {
+          for (const [flag, fam] of FAMILIES) {
+            await waitFor(() => nsExec(node.ns, 'ping', [flag, '-c1', '-W1', '-q', gw[fam]]), {
+              what: `${node.ns} to reach its gateway ${gw[fam]}`,
+              until: (r) => r.code === 0,
+              timeoutMs: 10_000,
+              intervalMs: 50,
+            });
+          }
+        }
+      }
+      if (interposition === 'nfqueue') {
+        await nfqueueRouter(lab, tcpr);
+        return new TcprTopology(lab, ownsLab, mode, tcpr, app, peer, interposition);
       }
       const txqueuelen = opts.txqueuelen ?? 10_000;
       const tuns: string[] = [TCPR_IFNAMES.appTun, TCPR_IFNAMES.peerTun];
@@ -179,10 +257,14 @@ export class TcprTopology {
     }
   }
 
-  /** Starts a packet pump on the middlebox TUNs (stopped by destroy()). */
-  async startPump(opts: Omit<PumpOptions, 'appTun' | 'peerTun'> = {}): Promise<Pump> {
+  /** Starts a packet pump on the middlebox TUNs or queues (stopped by destroy()). */
+  async startPump(opts: Omit<PumpOptions, 'appTun' | 'peerTun' | 'nfqueue'> = {}): Promise<Pump> {
     if (this.destroyed) throw new Error('TCPR topology is destroyed');
-    const pump = await startPump({ ...opts, appTun: this.appTun, peerTun: this.peerTun });
+    const pump = await startPump(
+      this.interposition === 'nfqueue'
+        ? { ...opts, nfqueue: this.nfqueue }
+        : { ...opts, appTun: this.appTun, peerTun: this.peerTun },
+    );
     this.pumps.add(pump);
     void pump.exited.then(() => this.pumps.delete(pump));
     return pump;
@@ -208,6 +290,21 @@ export class TcprTopology {
     if (this.destroyed) return;
     this.destroyed = true;
     await Promise.all([...this.pumps].map((p) => p.stop()));
+    if (this.interposition === 'nfqueue' && !this.ownsLab) {
+      // Our namespace would take them along, but a lab we do not own may outlive us: the
+      // rules, and the channel device (its routes go with it).
+      const C = TCPR_NFQUEUE.chain;
+      for (const cmd of ['iptables', 'ip6tables']) {
+        for (const args of [
+          ['-D', 'FORWARD', '-j', C],
+          ['-F', C],
+          ['-X', C],
+        ]) {
+          await this.exec(this.tcpr, cmd, ['-w', ...args]).catch(() => undefined);
+        }
+      }
+      await ip(['-n', this.tcpr.ns, 'link', 'del', TCPR_IFNAMES.channel]).catch(() => undefined);
+    }
     if (this.ownsLab) await this.lab.destroy();
   }
 
@@ -264,6 +361,73 @@ async function addPersistentTun(ns: string, name: string, txqueuelen: number): P
     'off',
     'up',
   ]);
+}
+
+/**
+ * NFQUEUE mode: the tcpr namespace forwards by destination (main table, connected routes),
+ * and its forward hook hands every packet from either veth to the pump's queues.
+ */
+async function nfqueueRouter(lab: Lab, tcpr: LabNode): Promise<void> {
+  const ns = tcpr.ns;
+  const I = TCPR_IFNAMES;
+  const N = TCPR_NFQUEUE;
+  const A = TCPR_ADDRESSES;
+  // The side channel: forwarded (so queued from the app veth), never delivered locally and
+  // never unreachable (an ICMP error would be the kernel answering the app).
+  await ip(['-n', ns, 'link', 'add', I.channel, 'type', 'ifb']);
+  await ip(['-n', ns, 'link', 'set', 'dev', I.channel, 'addrgenmode', 'none']);
+  await ip(['-n', ns, 'link', 'set', 'dev', I.channel, 'up']);
+  await ip(['-n', ns, '-4', 'route', 'add', `${A.sideChannel.v4}/32`, 'dev', I.channel]);
+  await ip(['-n', ns, '-6', 'route', 'add', `${A.sideChannel.v6}/128`, 'dev', I.channel]);
+  const rules = nfqueueRules({
+    chain: N.chain,
+    appIf: I.appVeth,
+    peerIf: I.peerVeth,
+    appQueue: N.appQueue,
+    peerQueue: N.peerQueue,
+    mark: N.mark,
+  });
+  for (const cmd of ['iptables-restore', 'ip6tables-restore']) {
+    const r = await lab
+      .exec(tcpr, cmd, ['-w', '--noflush'], { input: rules })
+      .catch((e: Error) => ({
+        code: -1,
+        stdout: '',
+        stderr: e.message,
+      }));
+    if (r.code !== 0) {
+      throw new Error(
+        `TCPR topology: ${cmd} failed in ${ns} (is iptables installed? scripts/setup.sh installs it): ${(r.stderr || r.stdout).trim()}\n${rules}`,
+      );
+    }
+  }
+}
+
+/**
+ * The NFQUEUE rules as iptables-restore input (the same for IPv4 and IPv6): in the filter
+ * table's FORWARD chain, the pump's own packets pass; what comes in on the app's interface
+ * goes to `appQueue`, on the peers' to `peerQueue`, without --queue-bypass (fail closed).
+ */
+export function nfqueueRules(o: {
+  chain: string;
+  appIf: string;
+  peerIf: string;
+  appQueue: number;
+  peerQueue: number;
+  mark: number;
+}): string {
+  // Mark 0 would be `--mark 0x0 -j ACCEPT`: every unmarked packet skips the queues.
+  checkInjectionMark(o.mark);
+  return [
+    '*filter',
+    `:${o.chain} - [0:0]`,
+    `-A FORWARD -j ${o.chain}`,
+    `-A ${o.chain} -m mark --mark 0x${o.mark.toString(16)} -j ACCEPT`,
+    `-A ${o.chain} -i ${o.appIf} -j NFQUEUE --queue-num ${o.appQueue}`,
+    `-A ${o.chain} -i ${o.peerIf} -j NFQUEUE --queue-num ${o.peerQueue}`,
+    'COMMIT',
+    '',
+  ].join('\n');
 }
 
 /** Packets arriving on `iif` go to `tun`; without it (or it detached), nowhere. */

@@ -1,5 +1,5 @@
 // libc through the koffi FFI, for the I/O adapters that need system calls Node does not
-// offer (TUN devices, netlink sockets in another namespace), and the per-thread switch of
+// offer (TUN devices, netlink and raw sockets in another namespace), and the per-thread switch of
 // network namespace they share. Synchronous on purpose: the callers loop on blocking calls
 // inside worker threads.
 //
@@ -40,6 +40,14 @@ export interface Libc {
   setsockopt(fd: number, level: number, name: number, val: Uint8Array, len: number): number;
   getsockopt(fd: number, level: number, name: number, val: Uint8Array, len: Uint8Array): number;
   send(fd: number, buf: Uint8Array, len: number, flags: number): number;
+  sendto(
+    fd: number,
+    buf: Uint8Array,
+    len: number,
+    flags: number,
+    addr: Uint8Array,
+    addrLen: number,
+  ): number;
   recv(fd: number, buf: Uint8Array, len: number, flags: number): number;
   strerror(errnum: number): string;
   if_nametoindex(name: string): number;
@@ -93,6 +101,9 @@ export function libc(): Libc {
     ) as Libc['setsockopt'],
     getsockopt: lib.func('int getsockopt(int, int, int, void *, void *)') as Libc['getsockopt'],
     send: lib.func('long send(int, const void *, size_t, int)') as Libc['send'],
+    sendto: lib.func(
+      'long sendto(int, const void *, size_t, int, const void *, uint32_t)',
+    ) as Libc['sendto'],
     recv: lib.func('long recv(int, void *, size_t, int)') as Libc['recv'],
     strerror: lib.func('const char *strerror(int)') as Libc['strerror'],
     if_nametoindex: lib.func('unsigned int if_nametoindex(const char *)') as Libc['if_nametoindex'],
@@ -100,6 +111,49 @@ export function libc(): Libc {
     errnoNames,
   };
   return libcCache;
+}
+
+/** errno values (asm-generic/errno*.h) that the I/O adapters test for. */
+export const ERRNO = {
+  EPERM: 1,
+  ENOENT: 2,
+  EINTR: 4,
+  EAGAIN: 11,
+  EBUSY: 16,
+  ENODEV: 19,
+  EINVAL: 22,
+  EBADFD: 77,
+  ENOBUFS: 105,
+  ETIMEDOUT: 110,
+} as const;
+
+/** poll(2) event bits. */
+export const POLL = { IN: 0x1, ERR: 0x8, HUP: 0x10, NVAL: 0x20 } as const;
+
+/** `struct pollfd[]` ({ int fd; short events, revents; }) for `fds`, each waiting for POLLIN. */
+export function pollfds(fds: readonly number[]): Uint8Array {
+  const b = new Uint8Array(8 * fds.length);
+  const dv = new DataView(b.buffer);
+  fds.forEach((fd, i) => {
+    dv.setInt32(i * 8, fd, true);
+    dv.setInt16(i * 8 + 4, POLL.IN, true);
+  });
+  return b;
+}
+
+/** The revents of entry `i` of a pollfd array. */
+export const revents = (pfds: Uint8Array, i: number): number =>
+  pfds[i * 8 + 6]! | (pfds[i * 8 + 7]! << 8);
+
+/**
+ * poll(2) on a pollfd array: the number of ready entries, 0 on timeout or EINTR (the
+ * caller loops anyway), or a negative errno.
+ */
+export function pollWait(c: Libc, pfds: Uint8Array, timeoutMs: number): number {
+  const r = c.poll(pfds, pfds.length / 8, timeoutMs);
+  if (r >= 0) return r;
+  const errno = c.errno();
+  return errno === ERRNO.EINTR ? 0 : -errno;
 }
 
 /** errno's name (`EBUSY`; `E<n>` if unknown). */

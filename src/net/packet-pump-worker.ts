@@ -2,6 +2,10 @@
 // the filter, then loops — poll both fds, read a batch from each readable one, run the
 // filter, write what it emits. The loop is synchronous for speed and hands control back
 // to the event loop every `sliceMs` so filter timers and control calls can run.
+//
+// NFQUEUE mode: the same loop over one netlink socket bound to the app's and the peers'
+// queues; filter results become verdicts (nfqueue-verdict.ts) and raw-socket injections
+// (see packet-pump.ts).
 
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -20,8 +24,20 @@ import {
   type PacketFilter,
   type PacketFilterFactory,
   type PumpWorkerData,
+  type Side,
   type WorkerMessage,
 } from './packet-pump.js';
+import { ERRNO } from './libc.js';
+import { decodeError, NLMSG, splitMessages } from './netlink.js';
+import {
+  decodePacket,
+  NF_VERDICT,
+  NFQNL_MSG,
+  nfqType,
+  type QueuedPacket,
+} from './nfqueue-codec.js';
+import { NfQueueSocket, RawInjector } from './nfqueue.js';
+import { decideVerdict } from './nfqueue-verdict.js';
 import { pollDevices, pollfdArray, TunDevice } from './tun.js';
 
 const data = workerData as PumpWorkerData;
@@ -44,10 +60,16 @@ let slabOff = 0;
 
 let app: TunDevice | undefined;
 let peer: TunDevice | undefined;
+// NFQUEUE mode.
+let nfq: NfQueueSocket | undefined;
+let injector: RawInjector | undefined;
+const NFQ_PACKET = nfqType(NFQNL_MSG.PACKET);
+/** A netlink datagram: the largest payload plus its headers and attributes. */
+const NL_MAX = MAX_PACKET + 512;
+const { EAGAIN, ENOBUFS } = ERRNO;
 let filter: PacketFilter;
 let warnings = 0;
 let lastWarningAt = 0;
-const EAGAIN = 11;
 
 function warn(message: string): void {
   // At most a few per second: a filter that throws on every packet must not flood.
@@ -60,6 +82,7 @@ function warn(message: string): void {
 
 /** Writes emitted packets; returns how many failed. */
 function writeEmits(emits: readonly Emit[]): number {
+  if (injector) return injectEmits(emits, 0);
   let failed = 0;
   for (let i = 0; i < emits.length; i++) {
     const e = emits[i]!;
@@ -81,6 +104,136 @@ function writeEmits(emits: readonly Emit[]): number {
     }
   }
   return failed;
+}
+
+/** Sends emits[from..] through the raw sockets (NFQUEUE mode); returns how many failed. */
+function injectEmits(emits: readonly Emit[], from: number): number {
+  let failed = 0;
+  for (let i = from; i < emits.length; i++) {
+    const e = emits[i]!;
+    const n = injector!.send(e.packet);
+    if (n < 0) {
+      failed++;
+      stats[STAT.WRITE_ERRORS]!++;
+      if (n !== -EAGAIN) warn(injector!.errorFor(`inject ${e.packet.length} bytes`, -n).message);
+      continue;
+    }
+    countTo(e.to, n);
+    stats[e.to === 'app' ? STAT.INJECTED_TO_APP : STAT.INJECTED_TO_PEER]!++;
+  }
+  return failed;
+}
+
+function countTo(to: Emit['to'], n: number): void {
+  if (to === 'app') {
+    stats[STAT.TO_APP_PACKETS]!++;
+    stats[STAT.TO_APP_BYTES]! += n;
+  } else {
+    stats[STAT.TO_PEER_PACKETS]!++;
+    stats[STAT.TO_PEER_BYTES]! += n;
+  }
+}
+
+/** Receives and filters up to `batch` netlink datagrams (NFQUEUE mode). */
+function drainQueue(batch: number): void {
+  const q = nfq!;
+  for (let i = 0; i < batch; i++) {
+    if (SLAB_BYTES - slabOff < NL_MAX) {
+      slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+      slabOff = 0;
+    }
+    const buf = slab.subarray(slabOff, slabOff + NL_MAX);
+    const n = q.recv(buf);
+    if (n < 0) {
+      if (n === -EAGAIN) return;
+      if (n === -ENOBUFS) {
+        // Our receive buffer overflowed: the kernel dropped packets (TCP resends them).
+        stats[STAT.WRITE_ERRORS]!++;
+        warn(q.errorFor('receive buffer overrun, the kernel dropped packets', ENOBUFS).message);
+        continue;
+      }
+      throw q.errorFor('recv', -n);
+    }
+    slabOff += (n + 7) & ~7;
+    onDatagram(buf.subarray(0, n));
+  }
+}
+
+/** Every message of one netlink datagram: packets to filter, errors of our verdicts. */
+function onDatagram(d: Uint8Array): void {
+  for (const m of splitMessages(d, true)) {
+    if (m.type === NFQ_PACKET) onQueued(decodePacket(m.payload));
+    else if (m.type === NLMSG.ERROR) {
+      const ack = decodeError(m.payload, m.flags);
+      if (ack && ack.errno !== 0) {
+        stats[STAT.WRITE_ERRORS]!++;
+        const why = ack.text ? ` (${ack.text})` : '';
+        warn(nfq!.errorFor(`the kernel refused a verdict${why}`, ack.errno).message);
+      }
+    }
+  }
+}
+
+/**
+ * One queued packet: filter it, send the verdict decideVerdict picks (ACCEPT with the
+ * rewritten packet, or DROP), and inject the other emits.
+ */
+function onQueued(p: QueuedPacket): void {
+  const a = data.nfqueue!;
+  const fromApp = p.queue === a.appQueue;
+  if (!fromApp && p.queue !== a.peerQueue) {
+    sendVerdict(p, NF_VERDICT.DROP);
+    return;
+  }
+  const from: Side = fromApp ? 'app' : 'peer';
+  const packet = p.payload;
+  const pIdx = fromApp ? STAT.APP_PACKETS : STAT.PEER_PACKETS;
+  stats[pIdx]!++;
+  stats[pIdx + 1]! += packet.length;
+  let emits: Emit[] | undefined;
+  if (p.capLen !== undefined) {
+    warn(`NFQUEUE packet of ${p.capLen} bytes was cut to ${packet.length}: dropped`);
+  } else {
+    try {
+      emits = fromApp ? filter.fromApp(packet) : filter.fromPeer(packet);
+    } catch (e) {
+      stats[STAT.FILTER_ERRORS]!++;
+      warn(`filter threw on a packet from the ${from}: ${errorInfo(e).message}`);
+    }
+  }
+  if (!emits || emits.length === 0) stats[pIdx + 2]!++;
+  const d = decideVerdict(packet, from, emits);
+  if (sendVerdict(p, d.verdict, d.payload) && d.payload) {
+    const to: Side = fromApp ? 'peer' : 'app';
+    countTo(to, d.payload.length);
+    stats[fromApp ? STAT.ACCEPTED_TO_PEER : STAT.ACCEPTED_TO_APP]!++;
+  }
+  if (emits && emits.length > d.injectFrom) injectEmits(emits, d.injectFrom);
+}
+
+/**
+ * Sends a verdict; true if sent. A failed send would leave the packet queued until the
+ * socket closes (the kernel holds it, and the queue fills): fall back to a plain DROP
+ * (TCP resends it), and count that.
+ */
+function sendVerdict(p: QueuedPacket, verdict: number, payload?: Uint8Array): boolean {
+  let r: number;
+  try {
+    r = nfq!.verdict(p.queue, p.id, verdict, payload);
+  } catch (e) {
+    // An oversized payload (encodeVerdict): nothing was sent.
+    warn(`verdict for packet ${p.id} of queue ${p.queue}: ${errorInfo(e).message}`);
+    r = -ERRNO.EINVAL;
+  }
+  if (r === 0) return true;
+  stats[STAT.WRITE_ERRORS]!++;
+  stats[STAT.VERDICT_FALLBACKS]!++;
+  warn(nfq!.errorFor(`verdict for packet ${p.id} of queue ${p.queue}`, -r).message);
+  const r2 = nfq!.verdict(p.queue, p.id, NF_VERDICT.DROP);
+  if (r2 !== 0) {
+    warn(nfq!.errorFor(`fallback DROP for packet ${p.id} of queue ${p.queue}`, -r2).message);
+  }
+  return false;
 }
 
 /** Reads and filters up to `batch` packets from one side (fewer when its queue empties). */
@@ -127,6 +280,20 @@ function closeDevices(): void {
     Atomics.store(ctrl, slot, -1);
     dev.close();
   }
+  if (nfq && !nfq.isClosed) {
+    Atomics.store(ctrl, CTRL.APP_FD, -1);
+    nfq.close();
+  }
+  if (injector && !injector.isClosed) {
+    Atomics.store(ctrl, CTRL.PEER_FD, -1);
+    Atomics.store(ctrl, CTRL.EXTRA_FD, -1);
+    injector.close();
+  }
+}
+
+/** Are the outputs (devices or injection sockets) attached? */
+function outputsOpen(): boolean {
+  return injector ? !injector.isClosed : app !== undefined && !app.isClosed;
 }
 
 /** Detaches (the path fails closed), reports, and ends the worker with the error. */
@@ -165,7 +332,7 @@ async function onControl(m: ControlMessage): Promise<void> {
     let value = (await (target as (a: unknown) => unknown).call(filter, m.arg)) as unknown;
     if (value !== null && typeof value === 'object' && 'emits' in value) {
       const { emits, ...rest } = value as { emits?: unknown };
-      if (Array.isArray(emits) && app && !app.isClosed) writeEmits(emits as Emit[]);
+      if (Array.isArray(emits) && outputsOpen()) writeEmits(emits as Emit[]);
       value = rest;
     }
     post({ type: 'result', id: m.id, ok: true, value });
@@ -174,10 +341,13 @@ async function onControl(m: ControlMessage): Promise<void> {
   }
 }
 
-function run(): void {
-  const devs = [app!, peer!];
-  const pfds = pollfdArray(devs);
-  const { batch, sliceMs } = data;
+/**
+ * The loop: `step(waitMs)` polls the fds for up to `waitMs` and drains what is readable;
+ * the loop repeats it for `sliceMs`, then yields to the event loop (filter timers, control
+ * calls) and goes on, until the main thread sets STOP.
+ */
+function run(step: (waitMs: number) => void): void {
+  const { sliceMs } = data;
   const slice = (): void => {
     try {
       const end = performance.now() + sliceMs;
@@ -187,11 +357,8 @@ function run(): void {
           port.close();
           return;
         }
-        const wait = Math.max(0, Math.ceil(end - performance.now()));
-        const mask = pollDevices(devs, wait, pfds);
+        step(Math.max(0, Math.ceil(end - performance.now())));
         stats[STAT.POLLS]!++;
-        if (mask & 1) drain(true, batch);
-        if (mask & 2) drain(false, batch);
         if (performance.now() >= end) break;
       }
     } catch (e) {
@@ -203,21 +370,63 @@ function run(): void {
   slice();
 }
 
+/** TUN mode's step: poll both devices, read a batch from each readable one. */
+function tunStep(): (waitMs: number) => void {
+  const devs = [app!, peer!];
+  const pfds = pollfdArray(devs);
+  const { batch } = data;
+  return (waitMs) => {
+    const mask = pollDevices(devs, waitMs, pfds);
+    if (mask & 1) drain(true, batch);
+    if (mask & 2) drain(false, batch);
+  };
+}
+
+/** NFQUEUE mode's step: poll the netlink socket, receive a batch of datagrams. */
+function queueStep(): (waitMs: number) => void {
+  const q = nfq!;
+  const pfd = q.pollfd();
+  const { batch } = data;
+  return (waitMs) => {
+    if (q.poll(waitMs, pfd)) drainQueue(batch);
+  };
+}
+
 async function main(): Promise<void> {
   const ctx: FilterContext = {
-    emit: (emits) => (app && !app.isClosed ? writeEmits(emits) : emits.length),
+    emit: (emits) => (outputsOpen() ? writeEmits(emits) : emits.length),
   };
   try {
-    const open = (ep: PumpWorkerData['appTun']): TunDevice =>
+    if (data.nfqueue) {
+      const n = data.nfqueue;
+      // Injection first: once a queue is bound, its packets may need it.
+      injector = RawInjector.open({ netns: n.netns, mark: n.mark });
+      Atomics.store(ctrl, CTRL.PEER_FD, injector.fd4);
+      Atomics.store(ctrl, CTRL.EXTRA_FD, injector.fd6);
+      nfq = NfQueueSocket.open({
+        queues: [n.appQueue, n.peerQueue],
+        netns: n.netns,
+        maxLen: n.maxLen,
+      });
+      Atomics.store(ctrl, CTRL.APP_FD, nfq.fd);
+      filter = await loadFilter(ctx);
+      // Packets that arrived while the second queue was being bound.
+      for (const payload of nfq.backlog.splice(0)) onQueued(decodePacket(payload));
+      port.on('message', (m: ControlMessage) => void onControl(m));
+      post({ type: 'ready' });
+      run(queueStep());
+      return;
+    }
+    const open = (ep: NonNullable<PumpWorkerData['appTun']>): TunDevice =>
       TunDevice.open({
         name: ep.name,
         netns: ep.netns,
         create: ep.create ?? false,
         txqueuelen: data.txqueuelen,
       });
-    app = open(data.appTun);
+    app = open(data.appTun!);
     Atomics.store(ctrl, CTRL.APP_FD, app.fd);
-    peer = open(data.peerTun);
+    peer = open(data.peerTun!);
     Atomics.store(ctrl, CTRL.PEER_FD, peer.fd);
     filter = await loadFilter(ctx);
     // Ready means packets routed to either device reach us: the kernel activates a
@@ -235,7 +444,7 @@ async function main(): Promise<void> {
   }
   port.on('message', (m: ControlMessage) => void onControl(m));
   post({ type: 'ready' });
-  run();
+  run(tunStep());
 }
 
 void main();

@@ -3,6 +3,12 @@
 // running in that worker, and writes what the filter emits to the side it names
 // (spec tcpr-and-tcp-repair §5: synchronous koffi syscalls in a worker_thread).
 //
+// Or, in NFQUEUE mode (spec §5.2; net/nfqueue.ts), the same loop over two NFQUEUE queues of
+// an existing router (one fed by the app's interface, one by the peers'): a packet whose
+// filter result starts with itself, rewritten, towards the other side is ACCEPTed with the
+// new payload; everything else the filter emits is injected through raw sockets marked so
+// the rules skip them, and a packet not among its own emits is DROPped.
+//
 // The main thread only starts and stops the worker, reads its counters (a shared memory
 // block, no messages per packet) and forwards control calls to the filter (the TCPR side
 // channel). If the pump dies, its devices stay (persistent) and drop what is routed to
@@ -11,6 +17,7 @@
 import { closeSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { checkInjectionMark } from './nfqueue.js';
 
 /** Which side of the middlebox a packet comes from or goes to. */
 export type Side = 'app' | 'peer';
@@ -61,9 +68,24 @@ export interface TunEndpoint {
   create?: boolean;
 }
 
+/**
+ * NFQUEUE mode: the queues the rules (in `netns`) send the app's and the peers' packets to,
+ * and the SO_MARK of the injection sockets, which those rules must let through unqueued.
+ */
+export interface NfqueueEndpoint {
+  netns?: string;
+  appQueue: number;
+  peerQueue: number;
+  mark: number;
+  /** Kernel queue length per queue (default 8192); beyond it the kernel drops. */
+  maxLen?: number;
+}
+
+/** Either both TUN endpoints (TUN mode) or `nfqueue` (NFQUEUE mode). */
 export interface PumpOptions {
-  appTun: TunEndpoint;
-  peerTun: TunEndpoint;
+  appTun?: TunEndpoint;
+  peerTun?: TunEndpoint;
+  nfqueue?: NfqueueEndpoint;
   /** Default: the built-in pass-through filter. */
   filter?: FilterSpec;
   /** Packets read from one device before looking at the other; default 64. */
@@ -71,7 +93,7 @@ export interface PumpOptions {
   /** Longest time the worker stays in its synchronous loop before it lets timers and
    * control messages run (and the poll timeout when idle); default 5 ms. */
   sliceMs?: number;
-  /** Raise both devices' transmit queues at attach time. */
+  /** Raise both devices' transmit queues at attach time (TUN mode). */
   txqueuelen?: number;
   /** How long to wait for the worker to attach and load the filter; default 10 s. */
   startTimeoutMs?: number;
@@ -88,11 +110,18 @@ export interface DirectionStats {
 export interface PumpStats {
   fromApp: DirectionStats;
   fromPeer: DirectionStats;
-  /** Packets and bytes written to each side. */
+  /** Packets and bytes written to each side (NFQUEUE mode: accepted plus injected). */
   toApp: { packets: number; bytes: number };
   toPeer: { packets: number; bytes: number };
-  /** Writes the kernel refused (device down: EIO; malformed packet: EINVAL). */
+  /** NFQUEUE mode: of those, the queued packets ACCEPTed (with their rewritten payload)... */
+  accepted: { toApp: number; toPeer: number };
+  /** ...and the packets injected through the raw sockets (always 0 in TUN mode). */
+  injected: { toApp: number; toPeer: number };
+  /** Writes the kernel refused (device down: EIO; malformed packet: EINVAL); in NFQUEUE
+   * mode also failed verdicts and receive overruns (ENOBUFS: the kernel dropped packets). */
   writeErrors: number;
+  /** NFQUEUE mode: verdicts whose send failed and were replaced by a plain DROP. */
+  verdictFallbacks: number;
   /** Exceptions thrown by the filter (the packet is dropped). */
   filterErrors: number;
   /** Passes through the poll loop. */
@@ -110,7 +139,8 @@ export function passThroughFilter(): PacketFilter {
 }
 
 // Shared block: Int32 control words, then Float64 counters.
-export const CTRL = { STOP: 0, APP_FD: 1, PEER_FD: 2 } as const;
+// In NFQUEUE mode APP_FD holds the netlink socket and PEER_FD / EXTRA_FD the raw sockets.
+export const CTRL = { STOP: 0, APP_FD: 1, PEER_FD: 2, EXTRA_FD: 3 } as const;
 export const CTRL_WORDS = 4;
 export const STAT = {
   APP_PACKETS: 0,
@@ -126,13 +156,19 @@ export const STAT = {
   WRITE_ERRORS: 10,
   FILTER_ERRORS: 11,
   POLLS: 12,
+  ACCEPTED_TO_APP: 13,
+  ACCEPTED_TO_PEER: 14,
+  INJECTED_TO_APP: 15,
+  INJECTED_TO_PEER: 16,
+  VERDICT_FALLBACKS: 17,
 } as const;
-export const STAT_COUNT = 13;
+export const STAT_COUNT = 18;
 
 /** workerData of packet-pump-worker.ts. */
 export interface PumpWorkerData {
-  appTun: TunEndpoint;
-  peerTun: TunEndpoint;
+  appTun?: TunEndpoint;
+  peerTun?: TunEndpoint;
+  nfqueue?: NfqueueEndpoint;
   filter: FilterSpec;
   batch: number;
   sliceMs: number;
@@ -269,7 +305,10 @@ export class Pump extends EventEmitter {
       },
       toApp: { packets: s[STAT.TO_APP_PACKETS]!, bytes: s[STAT.TO_APP_BYTES]! },
       toPeer: { packets: s[STAT.TO_PEER_PACKETS]!, bytes: s[STAT.TO_PEER_BYTES]! },
+      accepted: { toApp: s[STAT.ACCEPTED_TO_APP]!, toPeer: s[STAT.ACCEPTED_TO_PEER]! },
+      injected: { toApp: s[STAT.INJECTED_TO_APP]!, toPeer: s[STAT.INJECTED_TO_PEER]! },
       writeErrors: s[STAT.WRITE_ERRORS]!,
+      verdictFallbacks: s[STAT.VERDICT_FALLBACKS]!,
       filterErrors: s[STAT.FILTER_ERRORS]!,
       polls: s[STAT.POLLS]!,
     };
@@ -294,7 +333,8 @@ export class Pump extends EventEmitter {
 
   /**
    * Stops the loop: the worker detaches both devices and exits. Persistent devices stay and
-   * drop traffic until a new pump attaches. Terminates the worker after `timeoutMs`.
+   * drop traffic until a new pump attaches (NFQUEUE mode: the queues are unbound and the
+   * kernel drops what the rules send there). Terminates the worker after `timeoutMs`.
    */
   stop(timeoutMs = 2000): Promise<void> {
     this.stopping ??= (async () => {
@@ -312,7 +352,7 @@ export class Pump extends EventEmitter {
 
   /** The worker clears an fd's slot when it closes it; a killed worker cannot. */
   private closeLeftoverFds(): void {
-    for (const slot of [CTRL.APP_FD, CTRL.PEER_FD]) {
+    for (const slot of [CTRL.APP_FD, CTRL.PEER_FD, CTRL.EXTRA_FD]) {
       const fd = Atomics.exchange(this.ctrl, slot, -1);
       if (fd >= 0) {
         try {
@@ -325,16 +365,35 @@ export class Pump extends EventEmitter {
   }
 }
 
-/** Starts a pump and resolves once both devices are attached and the filter is loaded. */
+/**
+ * Starts a pump and resolves once both devices are attached (or both queues bound) and the
+ * filter is loaded.
+ */
 export async function startPump(opts: PumpOptions): Promise<Pump> {
+  const tun = opts.appTun !== undefined || opts.peerTun !== undefined;
+  if (opts.nfqueue ? tun : !(opts.appTun && opts.peerTun)) {
+    throw new PumpError(
+      'EINVAL',
+      'packet pump: give either appTun and peerTun (TUN mode) or nfqueue (NFQUEUE mode)',
+    );
+  }
+  if (opts.nfqueue) {
+    try {
+      checkInjectionMark(opts.nfqueue.mark);
+    } catch (e) {
+      throw new PumpError('EINVAL', `packet pump: ${(e as Error).message}`);
+    }
+  }
   const shared = new SharedArrayBuffer(CTRL_WORDS * 4 + STAT_COUNT * 8);
   const ctrl = new Int32Array(shared, 0, CTRL_WORDS);
   ctrl[CTRL.APP_FD] = -1;
   ctrl[CTRL.PEER_FD] = -1;
+  ctrl[CTRL.EXTRA_FD] = -1;
   const { port1, port2 } = new MessageChannel();
   const data: PumpWorkerData = {
     appTun: opts.appTun,
     peerTun: opts.peerTun,
+    nfqueue: opts.nfqueue,
     filter: opts.filter ?? { module: PASS_THROUGH },
     batch: opts.batch ?? 64,
     sliceMs: opts.sliceMs ?? 5,

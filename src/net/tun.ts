@@ -9,10 +9,15 @@
 // The fd stays bound to the device wherever the thread goes afterwards.
 
 import {
+  ERRNO,
   LibcUnavailable,
+  POLL,
   errnoName,
   inNetns as libcInNetns,
   libc as loadLibc,
+  pollWait,
+  pollfds,
+  revents,
   type Libc,
 } from './libc.js';
 
@@ -55,11 +60,8 @@ const O_CLOEXEC = 0o2000000;
 const AF_INET = 2;
 const SOCK_DGRAM = 2;
 const SOCK_CLOEXEC = 0o2000000;
-export const POLL = { IN: 0x1, ERR: 0x8, HUP: 0x10, NVAL: 0x20 } as const;
-const EAGAIN = 11;
-const EINTR = 4;
-const ENODEV = 19;
-const EBADFD = 77;
+export { POLL };
+const { EAGAIN, EINTR, ENODEV, EBADFD } = ERRNO;
 
 /** A TUN failure: `code` is the errno name (`EBUSY`), `device` the interface name. */
 export class TunError extends Error {
@@ -158,7 +160,7 @@ export interface TunOpenOptions {
  */
 export class TunDevice {
   private closed = false;
-  private readonly pfd = new Uint8Array(8);
+  private readonly pfd: Uint8Array;
 
   private constructor(
     private readonly c: Libc,
@@ -166,8 +168,7 @@ export class TunDevice {
     readonly fd: number,
     readonly netns: string | undefined,
   ) {
-    new DataView(this.pfd.buffer).setInt32(0, fd, true);
-    new DataView(this.pfd.buffer).setInt16(4, POLL.IN, true);
+    this.pfd = pollfds([fd]);
   }
 
   /** Opens /dev/net/tun and attaches to (or creates) the device `name`. */
@@ -222,7 +223,7 @@ export class TunDevice {
         throw fail(this.c, this.name, 'poll', errno);
       }
       if (r === 0) return 0;
-      const rev = new DataView(this.pfd.buffer).getInt16(6, true);
+      const rev = revents(this.pfd, 0);
       if (rev & (POLL.ERR | POLL.NVAL)) {
         throw fail(this.c, this.name, 'poll: device detached or gone', EBADFD);
       }
@@ -365,29 +366,19 @@ export function pollDevices(
   pollfds = pollfdArray(devices),
 ): number {
   const c = libc();
-  const r = c.poll(pollfds, devices.length, timeoutMs);
-  if (r < 0) {
-    const errno = c.errno();
-    if (errno === EINTR) return 0;
-    throw fail(c, '', 'poll', errno);
-  }
+  const r = pollWait(c, pollfds, timeoutMs);
+  if (r < 0) throw fail(c, '', 'poll', -r);
   if (r === 0) return 0;
   let mask = 0;
   for (let i = 0; i < devices.length; i++) {
-    if (pollfds[i * 8 + 6]! | pollfds[i * 8 + 7]!) mask |= 1 << i;
+    if (revents(pollfds, i)) mask |= 1 << i;
   }
   return mask;
 }
 
 /** `struct pollfd[]` for `devices`, each waiting for POLLIN. */
 export function pollfdArray(devices: readonly TunDevice[]): Uint8Array {
-  const b = new Uint8Array(8 * devices.length);
-  const dv = new DataView(b.buffer);
-  devices.forEach((d, i) => {
-    dv.setInt32(i * 8, d.fd, true);
-    dv.setInt16(i * 8 + 4, POLL.IN, true);
-  });
-  return b;
+  return pollfds(devices.map((d) => d.fd));
 }
 
 /** Does interface `name` exist in `netns` (default: this thread's namespace)? */

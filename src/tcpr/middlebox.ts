@@ -19,21 +19,25 @@ import { EventEmitter } from 'node:events';
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { formatAddr, parseAddr } from '../lib/ip.js';
 import { nullLogger, type Logger } from '../lib/log.js';
 import {
   startPump,
   type Pump,
   type PumpError,
   type PumpStats,
+  type NfqueueEndpoint,
   type TunEndpoint,
 } from '../net/packet-pump.js';
 import { decodeControl, encodeControl, type ControlMessage } from './control-codec.js';
 import type { SavedState } from './connection.js';
 import type { TcprPumpOptions, TcprPumpStats } from './pump-filter.js';
 
+/** TUN mode: `appTun` and `peerTun`; NFQUEUE mode (docs/tcpr-nfqueue.md): `nfqueue`. */
 export interface MiddleboxOptions {
-  appTun: TunEndpoint;
-  peerTun: TunEndpoint;
+  appTun?: TunEndpoint;
+  peerTun?: TunEndpoint;
+  nfqueue?: NfqueueEndpoint;
   options: TcprPumpOptions;
   /** Path of the Unix control socket; none when absent. */
   controlSocket?: string;
@@ -242,12 +246,29 @@ async function removeStaleSocket(path: string): Promise<void> {
   unlinkSync(path);
 }
 
+/** An address in canonical text, so that equal addresses compare equal. */
+function canonical(a: string): string {
+  const b = parseAddr(a);
+  return b ? formatAddr(b) : a;
+}
+
 export async function startMiddlebox(opts: MiddleboxOptions): Promise<Middlebox> {
+  if (opts.nfqueue) {
+    for (const m of opts.options.addresses) {
+      if (canonical(m.internal) !== canonical(m.external)) {
+        throw new Error(
+          `TCPR middlebox: address mapping ${m.internal} → ${m.external}: NFQUEUE mode cannot ` +
+            'map addresses (the router routes by the external address before the queue sees ' +
+            'the packet, and a rewritten packet is not routed again); use equal addresses ' +
+            'or TUN mode',
+        );
+      }
+    }
+  }
   const log = opts.log ?? nullLogger;
   const module = opts.filterModule ?? fileURLToPath(new URL('./pump-filter.js', import.meta.url));
   const pump = await startPump({
-    appTun: opts.appTun,
-    peerTun: opts.peerTun,
+    ...(opts.nfqueue ? { nfqueue: opts.nfqueue } : { appTun: opts.appTun, peerTun: opts.peerTun }),
     filter: { module, export: 'createFilter', options: opts.options },
   });
   const mb = new Middlebox(pump, log, opts.controlSocket);
@@ -260,9 +281,15 @@ export async function startMiddlebox(opts: MiddleboxOptions): Promise<Middlebox>
     }
   }
   log.info('middlebox started', {
-    appTun: opts.appTun.name,
-    peerTun: opts.peerTun.name,
-    netns: opts.appTun.netns ?? '',
+    ...(opts.nfqueue
+      ? {
+          mode: 'nfqueue',
+          appQueue: opts.nfqueue.appQueue,
+          peerQueue: opts.nfqueue.peerQueue,
+          mark: opts.nfqueue.mark,
+        }
+      : { mode: 'tun', appTun: opts.appTun?.name ?? '', peerTun: opts.peerTun?.name ?? '' }),
+    netns: opts.nfqueue?.netns ?? opts.appTun?.netns ?? '',
     channel: opts.options.channel.addresses.join(','),
     channelPort: opts.options.channel.port ?? 7780,
     authenticated: opts.options.key !== undefined,
