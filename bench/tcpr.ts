@@ -1,16 +1,19 @@
 // Benchmark (issue 7, "Speed"): TCPR's cost on the data path and its recovery time.
 //
-// Three paths between the same two endpoint programs (bench/tcpr/app.ts and peer.ts), in
-// one lab, measured side by side in the same run (each round runs every path once, in an
+// Five paths between the same two endpoint programs (bench/tcpr/app.ts and peer.ts), in
+// two labs, measured side by side in the same run (each round runs every path once, in an
 // order rotated per round):
 // - veth: two namespaces joined by one veth pair, nothing in between;
 // - pass: the TCPR topology (src/lab/tcpr-topology.ts: app ─ tcpr ─ peer, policy routing
 //   through two persistent TUNs) with the packet pump's built-in pass-through filter;
-// - tcpr: the same with the TCPR pump filter (the middlebox) and a protected application.
+// - tcpr: the same with the TCPR pump filter (the middlebox) and a protected application;
+// - nfq-pass, nfq-tcpr: the same two over the topology's NFQUEUE interposition
+//   (docs/tcpr-nfqueue.md: the tcpr namespace a plain router whose forward hook queues both
+//   veths' packets to the pump), in a second lab of their own, built once per run.
 // Per path: bulk TCP throughput app → peer and peer → app (one connection, measured by the
 // receiver after a warm-up) and request/response round-trip time over one connection.
 //
-// Recovery (TCPR path, bench/tcpr/recovery-app.ts), for 1 and 256 connections:
+// Recovery (TCPR path over TUN, bench/tcpr/recovery-app.ts), for 1 and 256 connections:
 // - application only, kill: the app is killed with SIGKILL and a new process recovers every
 //   connection at once (stateful: TCPR answers the SYN and splices);
 // - application only, reset: the app resets its sockets as its dying stack would and
@@ -28,9 +31,10 @@
 //
 // Usage: npm run bench:tcpr -- [--quick] [--rounds N] [--seconds S] [--warmup S] [--rtt N]
 //          [--checkpoint-kib K] [--connections 1,256] [--recovery-rounds 30,3]
-//          [--recovery-pause-ms 200,1] [--only throughput,rtt,recovery,filter] [--paths veth,pass,tcpr] [--help]
+//          [--recovery-pause-ms 200,1] [--only throughput,rtt,recovery,filter]
+//          [--paths veth,pass,tcpr,nfq-pass,nfq-tcpr] [--help]
 // Writes bench/results/tcpr-<timestamp>.json; prints the tables on stdout, progress on
-// stderr. Needs root (network namespaces, TUN).
+// stderr. Needs root (network namespaces, TUN, NFQUEUE: iptables, scripts/setup.sh).
 
 import { once } from 'node:events';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -45,6 +49,7 @@ import type { TcprPumpStats } from '../src/tcpr/pump-filter.js';
 import type { AppConfig, PeerConfig, RecoveryConfig, ThroughputResult } from './tcpr/common.js';
 import {
   PATH_TITLE,
+  PATHS,
   pathTable,
   ratios,
   ratioTable,
@@ -60,6 +65,7 @@ import {
   type RecoveryCase,
   type RecoveryKind,
   RECOVERY_TITLE,
+  TCPR_PATHS,
   type ThroughputRun,
 } from './tcpr/report.js';
 import { filterCost, type FilterCost } from './tcpr/filter-cost.js';
@@ -94,7 +100,9 @@ const USAGE = `Usage: npm run bench:tcpr -- [options]   (or: node dist/bench/tcp
                           value one series (default 200,1; the middlebox case: 1000)
   --recovery-rounds A,B   recovery rounds for each connection count (default 30,3)
   --only LIST             any of throughput,rtt,recovery,filter (default all)
-  --paths LIST            any of veth,pass,tcpr (default all; the ratios need all three)
+  --paths LIST            any of veth,pass,tcpr,nfq-pass,nfq-tcpr (default all; a ratio
+                          needs both its paths); nfq-*: the TCPR topology over NFQUEUE,
+                          in a lab of its own, built only when one of them is measured
   --help                  this text
 
 Results: bench/results/tcpr-<timestamp>.json; tables on stdout, progress on stderr.`;
@@ -156,7 +164,7 @@ function parseArgs(argv: string[]): Args | undefined {
     recoveryRounds: list(o['recovery-rounds'], quick ? ['5', '1'] : ['30', '3']).map(Number),
     recoveryPauseMs: list(o['recovery-pause-ms'], ['200', '1']).map(Number),
     only: new Set(list(o.only, ONLY)),
-    paths: list(o.paths, ['veth', 'pass', 'tcpr']) as PathId[],
+    paths: list(o.paths, [...PATHS]) as PathId[],
   };
   const positive = [a.rounds, a.seconds, a.warmup, a.rtt, a.checkpointKiB];
   if (!positive.every((x) => x > 0)) throw usage('numeric options must be positive');
@@ -174,7 +182,7 @@ function parseArgs(argv: string[]): Args | undefined {
     throw usage('--recovery-pause-ms: whole milliseconds from 0 to 60000');
   }
   for (const p of a.paths) {
-    if (!(p in PATH_TITLE)) throw usage(`--paths: unknown ${p} (veth, pass, tcpr)`);
+    if (!(p in PATH_TITLE)) throw usage(`--paths: unknown ${p} (${PATHS.join(', ')})`);
   }
   for (const o of a.only) {
     if (!ONLY.includes(o)) throw usage(`--only: unknown ${o} (${ONLY.join(', ')})`);
@@ -188,7 +196,9 @@ interface Path {
   peer: LabNode;
   appAddr: string;
   peerAddr: string;
-  /** The pump's filter on TUN paths ('pass-through' is built in). */
+  /** Pump paths: the topology whose pump (TUN or NFQUEUE) carries the path… */
+  topo?: TcprTopology;
+  /** …and its filter ('pass-through' is built in). */
   filter?: FilterSpec;
 }
 
@@ -222,9 +232,10 @@ class Bench {
     await once(c.proc, 'exit');
   }
 
-  async startPump(filter: FilterSpec | undefined): Promise<void> {
+  /** A pump with `filter` on `topo` (the TUN topology by default), or none. */
+  async startPump(filter: FilterSpec | undefined, topo = this.topo): Promise<void> {
     await this.stopPump();
-    if (filter) this.pump = await this.topo.startPump({ filter });
+    if (filter) this.pump = await topo.startPump({ filter });
   }
 
   async stopPump(): Promise<void> {
@@ -239,7 +250,7 @@ class Bench {
   private appConfig(p: Path, mode: AppConfig['mode'], port: number): AppConfig {
     return {
       mode,
-      protected: p.id === 'tcpr',
+      protected: TCPR_PATHS.includes(p.id),
       local: p.appAddr,
       peer: p.peerAddr,
       port,
@@ -328,9 +339,9 @@ class Bench {
     }
   }
 
-  /** The TCPR filter's counters that explain its throughput (TCPR path only). */
+  /** The TCPR filter's counters that explain its throughput (TCPR paths only). */
   private async tcprCounters(p: Path): Promise<Record<string, number> | undefined> {
-    if (p.id !== 'tcpr' || !this.pump) return undefined;
+    if (!TCPR_PATHS.includes(p.id) || !this.pump) return undefined;
     const s = await this.pump.call<TcprPumpStats>('stats');
     return {
       forwarded: s.filter.forwarded,
@@ -417,19 +428,23 @@ class Bench {
     }
   }
 
-  paths(veth: { app: LabNode; peer: LabNode }): Path[] {
+  /** Every path, in table order; the NFQUEUE ones if `nfq` (that topology) is given. */
+  paths(veth: { app: LabNode; peer: LabNode }, nfq?: TcprTopology): Path[] {
+    const pass = { module: 'pass-through' };
     const t = this.tcprPath();
+    const n = nfq && this.tcprPath(nfq, 'nfq-tcpr');
     return [
       { id: 'veth', app: veth.app, peer: veth.peer, appAddr: VETH.app, peerAddr: VETH.peer },
-      { ...t, id: 'pass', filter: { module: 'pass-through' } },
+      { ...t, id: 'pass', filter: pass },
       t,
+      ...(n ? [{ ...n, id: 'nfq-pass' as const, filter: pass }, n] : []),
     ];
   }
 
-  private tcprPath(): Path {
-    const t = this.topo;
+  private tcprPath(t = this.topo, id: PathId = 'tcpr'): Path {
     return {
-      id: 'tcpr',
+      id,
+      topo: t,
       app: t.app!,
       peer: t.peer!,
       appAddr: A.app.v4,
@@ -481,23 +496,29 @@ async function main(): Promise<void> {
   }
   const lab = Lab.create();
   log(`lab namespaces: ${lab.prefix}{app,tcpr,peer,vapp,vpeer}`);
+  const pathRuns = a.only.has('throughput') || a.only.has('rtt');
+  const nfqPaths = pathRuns && a.paths.some((p) => p.startsWith('nfq-'));
   const tp: ThroughputRun[] = [];
   const rtts: { path: PathId; round: number; us: number[]; queryUs?: number[] }[] = [];
   const rec: RecoveryCase[] = [];
   const elapsed = (): string => `${((performance.now() - started) / 1000).toFixed(0)} s`;
   let topo: TcprTopology | undefined;
+  let nfqLab: Lab | undefined;
+  let nfqTopo: TcprTopology | undefined;
   try {
     topo = await TcprTopology.build({ lab });
+    if (nfqPaths) {
+      // A second TCPR topology cannot share the lab (node names); its own, for the run.
+      nfqLab = Lab.create();
+      log(`NFQUEUE lab namespaces: ${nfqLab.prefix}{app,tcpr,peer}`);
+      nfqTopo = await TcprTopology.build({ lab: nfqLab, interposition: 'nfqueue' });
+    }
     const bench = new Bench(a, lab, topo);
-    const paths = bench.paths(await vethPair(lab)).filter((p) => a.paths.includes(p.id));
-    for (
-      let round = 0;
-      round < a.rounds && (a.only.has('throughput') || a.only.has('rtt'));
-      round++
-    ) {
+    const paths = bench.paths(await vethPair(lab), nfqTopo).filter((p) => a.paths.includes(p.id));
+    for (let round = 0; round < a.rounds && pathRuns; round++) {
       const order = paths.map((_, i) => paths[(i + round) % paths.length]!);
       for (const p of order) {
-        await bench.startPump(p.filter);
+        await bench.startPump(p.filter, p.topo);
         const tag = `[${elapsed()}] round ${round + 1}/${a.rounds} ${PATH_TITLE[p.id]}`;
         if (a.only.has('throughput')) {
           for (const dir of ['a2p', 'p2a'] as const) {
@@ -537,8 +558,17 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    await topo?.destroy();
-    await lab.destroy();
+    // Each step on its own: a failed one must not leave the others' namespaces behind.
+    for (const [what, step] of [
+      ['NFQUEUE topology', () => nfqTopo?.destroy()],
+      ['NFQUEUE lab', () => nfqLab?.destroy()],
+      ['TUN topology', () => topo?.destroy()],
+      ['lab', () => lab.destroy()],
+    ] as const) {
+      await Promise.resolve()
+        .then(step)
+        .catch((e: unknown) => log(`teardown of the ${what} failed: ${String(e)}`));
+    }
   }
   const loadAfter = loadavg();
   log(`load average after: ${loadAfter.map((x) => x.toFixed(2)).join(' ')}`);
@@ -571,12 +601,18 @@ async function main(): Promise<void> {
   const file = join(dir, `tcpr-${when.replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
   const load = (l: number[]): string => l.map((x) => x.toFixed(2)).join(' ');
+  const queries = TCPR_PATHS.flatMap((p) => {
+    const q = summary.query[p];
+    return q
+      ? [
+          `TCPR side-channel query round trip, ${PATH_TITLE[p]} (app → pump → app, one at a time): median ${q.median.toFixed(1)} µs, p99 ${q.p99.toFixed(1)} µs, ${q.n} queries\n`,
+        ]
+      : [];
+  });
   process.stdout.write(
     `\nTCPR benchmark, ${out.machine}; load average ${load(loadBefore)} before, ${load(loadAfter)} after\n\n` +
       `${pathTable(summary)}\n\n${ratioTable(rs)}\n\n` +
-      (summary.query
-        ? `TCPR side-channel query round trip (app → pump → app, one at a time): median ${summary.query.median.toFixed(1)} µs, p99 ${summary.query.p99.toFixed(1)} µs, ${summary.query.n} queries\n\n`
-        : '') +
+      (queries.length > 0 ? `${queries.join('')}\n` : '') +
       (rec.length > 0 ? `${recoveryTable(summary)}\n\n` : '') +
       (cost ? `${filterTable(cost)}\n\n` : '') +
       `${targetTable(tg)}\n\nresults: ${file}\n`,

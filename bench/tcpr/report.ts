@@ -1,17 +1,26 @@
 // Statistics and tables of the TCPR benchmark (bench/tcpr.ts): the summary of all runs,
 // the ratios between the paths, the recovery table and the issue's targets.
+// Paths: veth (direct), pass and tcpr (TUN interposition), nfq-pass and nfq-tcpr (NFQUEUE).
 
 import { table } from '../../src/lab/btr-eval/markdown.js';
 import type { FilterCost } from './filter-cost.js';
 
-export type PathId = 'veth' | 'pass' | 'tcpr';
+export type PathId = 'veth' | 'pass' | 'tcpr' | 'nfq-pass' | 'nfq-tcpr';
 export type Direction = 'a2p' | 'p2a';
 
 export const PATH_TITLE: Record<PathId, string> = {
   veth: 'direct veth',
   pass: 'TUN pass-through pump',
   tcpr: 'TCPR middlebox',
+  'nfq-pass': 'NFQUEUE pass-through pump',
+  'nfq-tcpr': 'TCPR middlebox, NFQUEUE',
 };
+
+/** Every path, in table order (also the default of --paths). */
+export const PATHS: readonly PathId[] = ['veth', 'pass', 'tcpr', 'nfq-pass', 'nfq-tcpr'];
+
+/** The paths through the TCPR filter, with a protected application. */
+export const TCPR_PATHS: readonly PathId[] = ['tcpr', 'nfq-tcpr'];
 
 export interface Stat {
   n: number;
@@ -41,10 +50,11 @@ export function stat(xs: readonly number[]): Stat {
 export interface CpuShare {
   app: number;
   peer: number;
-  /** The harness process: the pump's worker thread (idle main thread) on TUN paths. */
+  /** The harness process: the pump's worker thread (idle main thread) on pump paths. */
   pump: number;
   /** …of which in user space (the filter, the pump's loop); the rest is the kernel's
-   * TUN reads and writes, with the forwarding and receiving they trigger. */
+   * TUN reads and writes (NFQUEUE: netlink receives, verdicts, raw-socket injections),
+   * with the forwarding and receiving they trigger. */
   pumpUser: number;
   /** The whole machine (/proc/stat, every CPU, not idle): other work included. */
   machine: number;
@@ -58,9 +68,9 @@ export interface ThroughputRun {
   bytes: number;
   seconds: number;
   cpu: CpuShare;
-  /** Packets per second through the pump, both ways, data and ACKs (TUN paths). */
+  /** Packets per second through the pump, both ways, data and ACKs (pump paths). */
   pumpKpps?: number;
-  /** TCPR path: filter counters per second (forwarded, checkpoint ACKs, side-channel
+  /** TCPR paths: filter counters per second (forwarded, checkpoint ACKs, side-channel
    * datagrams, app ACKs dropped as not checkpointed). */
   tcprPerS?: Record<string, number>;
 }
@@ -109,8 +119,8 @@ export interface RecoveryCase {
 export interface Summary {
   throughput: Record<PathId, Partial<Record<Direction, Stat>>>;
   rtt: Partial<Record<PathId, Stat>>;
-  /** TCPR side-channel query round trips, µs. */
-  query?: Stat;
+  /** TCPR side-channel query round trips per TCPR path, µs. */
+  query: Partial<Record<PathId, Stat>>;
   cpu: Partial<Record<PathId, Partial<Record<Direction, CpuShare>>>>;
   recovery: {
     kind: RecoveryCase['kind'];
@@ -125,8 +135,6 @@ export interface Summary {
   }[];
 }
 
-const PATHS: PathId[] = ['veth', 'pass', 'tcpr'];
-
 export function summarize(
   tp: readonly ThroughputRun[],
   rtts: readonly { path: PathId; us: readonly number[]; queryUs?: readonly number[] }[],
@@ -135,6 +143,7 @@ export function summarize(
   const throughput = {} as Summary['throughput'];
   const cpu: Summary['cpu'] = {};
   const rtt: Summary['rtt'] = {};
+  const query: Summary['query'] = {};
   for (const p of PATHS) {
     throughput[p] = {};
     for (const d of ['a2p', 'p2a'] as const) {
@@ -153,6 +162,8 @@ export function summarize(
     }
     const samples = rtts.filter((r) => r.path === p).flatMap((r) => r.us);
     if (samples.length > 0) rtt[p] = stat(samples);
+    const queries = rtts.filter((r) => r.path === p).flatMap((r) => r.queryUs ?? []);
+    if (queries.length > 0) query[p] = stat(queries);
   }
   const recovery = rec.map((c) => {
     const restarts = c.rounds.flatMap((r) => (r.restartMs === undefined ? [] : [r.restartMs]));
@@ -168,8 +179,6 @@ export function summarize(
       peerSaw: c.peerSaw.length,
     };
   });
-  const queries = rtts.flatMap((r) => r.queryUs ?? []);
-  const query = queries.length > 0 ? stat(queries) : undefined;
   return { throughput, rtt, query, cpu, recovery };
 }
 
@@ -205,6 +214,8 @@ export function pathTable(s: Summary): string {
 
 export interface Ratios {
   what: string;
+  /** Path a / path b. */
+  of: readonly [PathId, PathId];
   a2p?: number;
   p2a?: number;
   rttMedian?: number;
@@ -216,6 +227,7 @@ export function ratios(s: Summary): Ratios[] {
       x && y ? x.median / y.median : undefined;
     return {
       what,
+      of: [a, b],
       a2p: q(s.throughput[a].a2p, s.throughput[b].a2p),
       p2a: q(s.throughput[a].p2a, s.throughput[b].p2a),
       rttMedian: q(s.rtt[a], s.rtt[b]),
@@ -225,13 +237,20 @@ export function ratios(s: Summary): Ratios[] {
     r('tcpr', 'pass', 'TCPR / pass-through'),
     r('tcpr', 'veth', 'TCPR / veth'),
     r('pass', 'veth', 'pass-through / veth'),
+    r('nfq-tcpr', 'nfq-pass', 'NFQUEUE: TCPR / pass-through'),
+    r('nfq-tcpr', 'tcpr', 'TCPR: NFQUEUE / TUN'),
+    r('nfq-pass', 'pass', 'pass-through: NFQUEUE / TUN'),
   ];
 }
 
+/** The ratios between TUN paths always (as before NFQUEUE), the others when measured. */
 export function ratioTable(rs: readonly Ratios[]): string {
+  const shown = (r: Ratios): boolean =>
+    r.of.every((p) => !p.startsWith('nfq-')) ||
+    [r.a2p, r.p2a, r.rttMedian].some((x) => x !== undefined);
   return table(
     ['ratio of medians', 'app → peer throughput', 'peer → app throughput', 'RTT median'],
-    rs.map((r) => [r.what, f(r.a2p), f(r.p2a), f(r.rttMedian)]),
+    rs.filter(shown).map((r) => [r.what, f(r.a2p), f(r.p2a), f(r.rttMedian)]),
   );
 }
 
@@ -274,23 +293,34 @@ export interface Target {
   holds?: boolean;
 }
 
+/**
+ * The issue's targets. The throughput ones hold for TCPR over TUN (always listed) and,
+ * when its throughput was measured, over NFQUEUE against the NFQUEUE pass-through path.
+ */
 export function targets(s: Summary, rs: readonly Ratios[]): Target[] {
   const out: Target[] = [];
-  const vsPass = rs[0]!;
-  for (const d of ['a2p', 'p2a'] as const) {
-    const name = d === 'a2p' ? 'app → peer' : 'peer → app';
-    const q = vsPass[d];
-    out.push({
-      what: `TCPR ≥ 95 % of pass-through, ${name}`,
-      measured: q === undefined ? 'not measured' : `${(q * 100).toFixed(1)} %`,
-      holds: q === undefined ? undefined : q >= 0.95,
-    });
-    const g = s.throughput.tcpr[d]?.median;
-    out.push({
-      what: `TCPR ≥ 1 Gbit/s, ${name}`,
-      measured: g === undefined ? 'not measured' : `${g.toFixed(2)} Gbit/s`,
-      holds: g === undefined ? undefined : g >= 1,
-    });
+  const nfq = s.throughput['nfq-tcpr'];
+  const modes: { tcpr: PathId; pass: PathId; tag: string }[] = [
+    { tcpr: 'tcpr', pass: 'pass', tag: '' },
+  ];
+  if (nfq.a2p || nfq.p2a) modes.push({ tcpr: 'nfq-tcpr', pass: 'nfq-pass', tag: ' (NFQUEUE)' });
+  for (const m of modes) {
+    const vsPass = rs.find((r) => r.of[0] === m.tcpr && r.of[1] === m.pass);
+    for (const d of ['a2p', 'p2a'] as const) {
+      const name = d === 'a2p' ? 'app → peer' : 'peer → app';
+      const q = vsPass?.[d];
+      out.push({
+        what: `TCPR ≥ 95 % of pass-through${m.tag}, ${name}`,
+        measured: q === undefined ? 'not measured' : `${(q * 100).toFixed(1)} %`,
+        holds: q === undefined ? undefined : q >= 0.95,
+      });
+      const g = s.throughput[m.tcpr][d]?.median;
+      out.push({
+        what: `TCPR${m.tag} ≥ 1 Gbit/s, ${name}`,
+        measured: g === undefined ? 'not measured' : `${g.toFixed(2)} Gbit/s`,
+        holds: g === undefined ? undefined : g >= 1,
+      });
+    }
   }
   for (const r of s.recovery.filter((x) => x.kind !== 'middlebox')) {
     const many = r.connections > 1;
