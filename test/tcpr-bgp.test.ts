@@ -106,7 +106,9 @@ for (const kind of ['bird', 'frr'] as const) {
           `${name} logged a notification:\n${o.peerLog}`,
         );
         if (o.frrBefore) assert.deepEqual(o.frrAfter, o.frrBefore, 'FRR message counters');
-        assert.match(s.speaker.logs(), /TCPR session recovered/);
+        const rec = / TCPR session recovered .*/.exec(s.speaker.logs());
+        assert.ok(rec, 'the speaker logged the recovery');
+        t.diagnostic(rec[0].trim());
         if (opens === 'peer') {
           // The peer opened it: recovered from our listening port (BGP's 179).
           assert.match(s.speaker.logs(), /TCPR-protected connection accepted/);
