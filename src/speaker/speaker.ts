@@ -469,6 +469,9 @@ export class Speaker {
         send: (msgs) => {
           rt.peer.sendUpdates(msgs);
         },
+        sendRouteRefresh: (afi, safi, subtype) => {
+          rt.peer.sendRouteRefresh(afi, safi, subtype);
+        },
         stop: (reason, notif) => rt.peer.stop(reason, { subcode: notif.subcode, data: notif.data }),
       },
       local,

@@ -126,15 +126,14 @@ function setup(opts?: { maxPrefix?: NeighborSpec['maxPrefix']; engine?: EngineEx
             const r = decodeMessage(m, ctx);
             assert.ok(r.ok, 'engine sent an undecodable message');
             assert.ok(m.length <= 4096, 'UPDATE longer than 4096 octets');
+            // (The Peer's sendUpdates refuses anything else.)
+            assert.equal(r.message.type, 2, 'send() carries UPDATEs only');
             if (r.message.type === 2) p.sent.push(r.message);
-            p.kinds.push(
-              r.message.type === 5
-                ? `refresh/${r.message.subtype}`
-                : r.message.type === 2
-                  ? 'update'
-                  : '?',
-            );
+            p.kinds.push('update');
           }
+        },
+        sendRouteRefresh: (_afi, _safi, subtype) => {
+          p.kinds.push(`refresh/${subtype}`);
         },
         stop: (_reason, n) => {
           p.stopped = n;

@@ -51,7 +51,6 @@ import {
   ERR_CEASE,
   SAFI,
   effectiveAsPath,
-  encodeMessage,
   findAttribute,
   markPartialForPropagation,
   type CodecContext,
@@ -137,6 +136,11 @@ export interface NeighborSpec {
 export interface SessionPort {
   /** Sends encoded UPDATE messages, in order. */
   send(messages: Uint8Array[]): void;
+  /**
+   * Sends a ROUTE-REFRESH (RFC 7313 subtype: 1 BoRR, 2 EoRR) in order with the UPDATEs;
+   * without it (or without the capability) no BoRR/EoRR frame a refresh answer.
+   */
+  sendRouteRefresh?(afi: number, safi: number, subtype: number): void;
   /** Closes the session with a NOTIFICATION (e.g. max-prefix). */
   stop(reason: string, notification: { code: number; subcode: number; data: Uint8Array }): void;
 }
@@ -737,19 +741,20 @@ export class RouteEngine {
   private answerRefresh(n: Neighbor, afi: number, safi: number): void {
     if (!n.adjOut || !n.port || !n.session) return;
     const wanted = famKey(afi, safi);
-    const ctx = n.session.send;
-    const enhanced = n.session.enhancedRouteRefresh === true;
+    const port = n.port;
     const msgs: Uint8Array[] = [];
-    if (enhanced) msgs.push(encodeMessage({ type: 5, afi, safi, subtype: 1 }, ctx));
     for (const u of n.adjOut.dump()) {
       if (u.kind !== 'announce') continue;
       const keys = u.keys.filter((k) => famKey(keyAfi(k), SAFI.UNICAST) === wanted);
       if (keys.length) msgs.push(...this.packAnnounce(n, u.attrs, keys, u.pathIds));
     }
-    msgs.push(
-      enhanced ? encodeMessage({ type: 5, afi, safi, subtype: 2 }, ctx) : endOfRib(afi, safi, ctx),
-    );
-    n.port.send(msgs);
+    if (!n.session.enhancedRouteRefresh || !port.sendRouteRefresh) {
+      port.send([...msgs, endOfRib(afi, safi, n.session.send)]);
+      return;
+    }
+    port.sendRouteRefresh(afi, safi, 1);
+    if (msgs.length) port.send(msgs);
+    port.sendRouteRefresh(afi, safi, 2);
   }
 
   /** Whether a slot's prefix is of family `fam` (keys carry the AFI; SAFI is unicast). */
