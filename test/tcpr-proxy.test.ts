@@ -340,7 +340,7 @@ test(
       {
         seed: 43,
         connections: 2,
-        bytes: 3 << 20,
+        bytes: 8 << 20,
         clientBytes: 256 << 10,
         halfClose: true,
         proxyKills: 4,
