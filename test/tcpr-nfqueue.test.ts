@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { TcprTopology, TCPR_ADDRESSES } from '../src/lab/tcpr-topology.js';
 import type { ManagedProcess } from '../src/net/process.js';
@@ -178,166 +178,162 @@ class NfqStream {
   }
 }
 
-test(
+/** One NFQUEUE stream test: the streams started, `body` run, everything torn down after. */
+function streamTest(
+  name: string,
+  o: { bytes: number; seed: number; timeoutMs: number },
+  body: (s: NfqStream, t: TestContext) => Promise<void>,
+): void {
+  test(name, { skip, timeout: o.timeoutMs }, async (t) => {
+    const s = await NfqStream.start(o.bytes, o.seed);
+    try {
+      await body(s, t);
+    } finally {
+      await s.close();
+    }
+  });
+}
+
+streamTest(
   'NFQUEUE: app kill -9 at random points, 5 times, data both ways, exact streams',
-  { skip, timeout: 90_000 },
-  async (t) => {
-    const s = await NfqStream.start(6 << 20, 31);
-    try {
-      const r = seededRandom(31);
-      for (let k = 0; k < 5; k++) {
-        await sleep(300 + r() * 900);
-        assert.ok(!s.finished(), `streams finished after only ${k} kills: make them longer`);
-        await s.killApp();
-        await sleep(r() * 200);
-        s.spawnApp();
-      }
-      await s.checkExact();
-      const st = s.pump.stats();
-      t.diagnostic(`pump: ${JSON.stringify(st)}`);
-      // The pump really was in the path, both ways, and ACCEPTed or injected every packet.
-      assert.ok(st.toPeer.bytes > s.cfg.appBytes, 'app→peer bytes went through the pump');
-      assert.ok(st.toApp.bytes > s.cfg.peerBytes, 'peer→app bytes went through the pump');
-      // Data rides on ACCEPT verdicts with the rewritten packet, both ways...
-      assert.ok(st.accepted.toPeer > 0, 'app→peer packets were ACCEPTed with their payload');
-      assert.ok(st.accepted.toApp > 0, 'peer→app packets were ACCEPTed with their payload');
-      // ...while what TCPR makes up is injected: the SYN-ACK that answers each restarted
-      // app's SYN (recovery) goes back to the app side.
-      assert.ok(st.injected.toApp >= 5, `recovery SYN-ACKs injected towards the app (5 restarts)`);
-      assert.equal(
-        st.toApp.packets + st.toPeer.packets,
-        st.accepted.toApp + st.accepted.toPeer + st.injected.toApp + st.injected.toPeer,
-        'every packet out was either accepted or injected',
-      );
-      assert.equal(st.writeErrors, 0, 'no failed verdicts or injections');
-      assert.equal(st.verdictFallbacks, 0, 'no verdict fell back to DROP');
-    } finally {
-      await s.close();
-    }
-  },
-);
-
-test(
-  'NFQUEUE: app and pump killed together 3 times: stateless recovery through the queues',
-  { skip, timeout: 90_000 },
-  async () => {
-    const s = await NfqStream.start(4 << 20, 37);
-    try {
-      const r = seededRandom(37);
-      for (let k = 0; k < 3; k++) {
-        await sleep(400 + r() * 800);
-        assert.ok(!s.finished(), `streams finished after only ${k} kills: make them longer`);
-        await s.killApp();
-        await s.pump.stop();
-        await sleep(50 + r() * 300);
-        s.pump = await s.topo.startPump({ filter });
-        s.spawnApp();
-      }
-      await s.checkExact();
-    } finally {
-      await s.close();
-    }
-  },
-);
-
-test(
-  'NFQUEUE fail closed: pump down, app killed: nothing reaches the peer; then recovery is exact',
-  { skip, timeout: 90_000 },
-  async (t) => {
-    const s = await NfqStream.start(3 << 20, 41);
-    try {
-      await sleep(800);
-      assert.deepEqual(await s.peerSocketStates(), ['ESTAB'], 'connected before the outage');
-      await s.pump.stop();
-      const before = await s.topo.queueRuleCounters();
+  { bytes: 6 << 20, seed: 31, timeoutMs: 90_000 },
+  async (s, t) => {
+    const r = seededRandom(31);
+    for (let k = 0; k < 5; k++) {
+      await sleep(300 + r() * 900);
+      assert.ok(!s.finished(), `streams finished after only ${k} kills: make them longer`);
       await s.killApp();
-      // The app's kernel answers the peer's ongoing data with a RST (unread data) or FIN;
-      // the peer retransmits into the queue too. Give any leak time to arrive.
-      await sleep(1500);
-      const after = await s.topo.queueRuleCounters();
-      t.diagnostic(
-        `queue rule counters: before ${JSON.stringify(before)}, after ${JSON.stringify(after)}`,
-      );
-      assert.ok(after.app > before.app, 'the dead app sent something, and it went to the queue');
-      assert.ok(after.peer > before.peer, 'the peer kept sending into the queue');
-      assert.deepEqual(await s.peerSocketStates(), ['ESTAB'], 'the peer is still ESTABLISHED');
-      const mid = s.peerResult()?.results[0];
-      assert.deepEqual(mid?.errors ?? [], [], 'no error at the peer during the outage');
-      assert.equal(mid?.closed ?? false, false, 'the peer socket is not closed');
-      assert.equal(mid?.earlyEnd ?? false, false, 'no FIN reached the peer');
-      // A dead app that closed with a FIN leaves an orphan in FIN-WAIT-1 (its FIN is never
-      // answered) holding the 4-tuple that recovery needs until the kernel gives up on it
-      // (minutes): abort it as the app's host would (ss -K), which sends a RST — into the
-      // queue, dropped like the rest.
-      const orphan = await s.appSocketStates();
-      t.diagnostic(`the killed app's socket in the app namespace: ${orphan.join(', ') || 'gone'}`);
-      if (orphan.length > 0) {
-        const port = `( sport = :${s.cfg.appBasePort} and dport = :${s.cfg.peerPort} )`;
-        await s.topo.exec(s.topo.app!, 'ss', ['-K', '-tan', port]);
-        await sleep(500);
-        assert.deepEqual(await s.appSocketStates(), [], 'the orphan is gone');
-      }
-      const last = await s.topo.queueRuleCounters();
-      assert.ok(last.app >= after.app, 'counters only grow');
-      assert.deepEqual(await s.peerSocketStates(), ['ESTAB'], 'still ESTABLISHED after that');
-      const mid2 = s.peerResult()?.results[0];
-      assert.deepEqual(mid2?.errors ?? [], [], 'still no error at the peer');
-      // New pump (empty table) and a new app: state-less recovery, then the exact streams.
+      await sleep(r() * 200);
+      s.spawnApp();
+    }
+    await s.checkExact();
+    const st = s.pump.stats();
+    t.diagnostic(`pump: ${JSON.stringify(st)}`);
+    // The pump really was in the path, both ways, and ACCEPTed or injected every packet.
+    assert.ok(st.toPeer.bytes > s.cfg.appBytes, 'app→peer bytes went through the pump');
+    assert.ok(st.toApp.bytes > s.cfg.peerBytes, 'peer→app bytes went through the pump');
+    // Data rides on ACCEPT verdicts with the rewritten packet, both ways...
+    assert.ok(st.accepted.toPeer > 0, 'app→peer packets were ACCEPTed with their payload');
+    assert.ok(st.accepted.toApp > 0, 'peer→app packets were ACCEPTed with their payload');
+    // ...while what TCPR makes up is injected: the SYN-ACK that answers each restarted
+    // app's SYN (recovery) goes back to the app side.
+    assert.ok(st.injected.toApp >= 5, `recovery SYN-ACKs injected towards the app (5 restarts)`);
+    assert.equal(
+      st.toApp.packets + st.toPeer.packets,
+      st.accepted.toApp + st.accepted.toPeer + st.injected.toApp + st.injected.toPeer,
+      'every packet out was either accepted or injected',
+    );
+    assert.equal(st.writeErrors, 0, 'no failed verdicts or injections');
+    assert.equal(st.verdictFallbacks, 0, 'no verdict fell back to DROP');
+  },
+);
+
+streamTest(
+  'NFQUEUE: app and pump killed together 3 times: stateless recovery through the queues',
+  { bytes: 4 << 20, seed: 37, timeoutMs: 90_000 },
+  async (s) => {
+    const r = seededRandom(37);
+    for (let k = 0; k < 3; k++) {
+      await sleep(400 + r() * 800);
+      assert.ok(!s.finished(), `streams finished after only ${k} kills: make them longer`);
+      await s.killApp();
+      await s.pump.stop();
+      await sleep(50 + r() * 300);
       s.pump = await s.topo.startPump({ filter });
       s.spawnApp();
-      await s.checkExact();
-    } finally {
-      await s.close();
     }
+    await s.checkExact();
   },
 );
 
-test(
-  'NFQUEUE side channel: a query from the app namespace returns the connection state',
-  { skip, timeout: 60_000 },
-  async () => {
-    const s = await NfqStream.start(2 << 20, 43);
-    try {
-      const query = () =>
-        s.topo.exec(s.topo.app!, process.execPath, [
-          QUERY,
-          String(s.cfg.appBasePort),
-          s.cfg.peerAddress,
-          String(s.cfg.peerPort),
-        ]);
-      const statsBefore = (
-        await s.pump.call<{ channel: { received: number; replies: number } }>('stats')
-      ).channel;
-      const injectedBefore = s.pump.stats().injected.toApp;
-      const r = await query();
-      assert.equal(r.code, 0, `query failed: ${r.stdout}${r.stderr}`);
-      const snap = JSON.parse(r.stdout) as {
-        port: number;
-        internalAddr: string;
-        peerAddr: string;
-        hard: { port: number; peerPort: number; ack: number };
-        peer: { ack: number };
-      };
-      assert.equal(snap.hard.port, s.cfg.appBasePort);
-      assert.equal(snap.hard.peerPort, s.cfg.peerPort);
-      assert.equal(snap.peerAddr, s.cfg.peerAddress);
-      assert.equal(snap.internalAddr, s.cfg.appAddress);
-      assert.ok(snap.peer.ack !== 0, 'TCPR has seen the peer acknowledge data');
-      const statsAfter = (
-        await s.pump.call<{ channel: { received: number; replies: number } }>('stats')
-      ).channel;
-      assert.ok(statsAfter.received > statsBefore.received, 'the datagram reached the filter');
-      assert.ok(statsAfter.replies > statsBefore.replies, 'and it answered');
-      // The reply is made up by the filter, so it was injected towards the app.
-      assert.ok(s.pump.stats().injected.toApp > injectedBefore, 'the reply was injected');
-      // Without a pump the channel is closed like everything else: no answer at all.
-      await s.pump.stop();
-      const off = await query();
-      assert.notEqual(off.code, 0, `a query answered without a pump: ${off.stdout}`);
-      s.pump = await s.topo.startPump({ filter });
-      await s.checkExact();
-    } finally {
-      await s.close();
+streamTest(
+  'NFQUEUE fail closed: pump down, app killed: nothing reaches the peer; then recovery is exact',
+  { bytes: 3 << 20, seed: 41, timeoutMs: 90_000 },
+  async (s, t) => {
+    await sleep(800);
+    assert.deepEqual(await s.peerSocketStates(), ['ESTAB'], 'connected before the outage');
+    await s.pump.stop();
+    const before = await s.topo.queueRuleCounters();
+    await s.killApp();
+    // The app's kernel answers the peer's ongoing data with a RST (unread data) or FIN;
+    // the peer retransmits into the queue too. Give any leak time to arrive.
+    await sleep(1500);
+    const after = await s.topo.queueRuleCounters();
+    t.diagnostic(
+      `queue rule counters: before ${JSON.stringify(before)}, after ${JSON.stringify(after)}`,
+    );
+    assert.ok(after.app > before.app, 'the dead app sent something, and it went to the queue');
+    assert.ok(after.peer > before.peer, 'the peer kept sending into the queue');
+    assert.deepEqual(await s.peerSocketStates(), ['ESTAB'], 'the peer is still ESTABLISHED');
+    const mid = s.peerResult()?.results[0];
+    assert.deepEqual(mid?.errors ?? [], [], 'no error at the peer during the outage');
+    assert.equal(mid?.closed ?? false, false, 'the peer socket is not closed');
+    assert.equal(mid?.earlyEnd ?? false, false, 'no FIN reached the peer');
+    // A dead app that closed with a FIN leaves an orphan in FIN-WAIT-1 (its FIN is never
+    // answered) holding the 4-tuple that recovery needs until the kernel gives up on it
+    // (minutes): abort it as the app's host would (ss -K), which sends a RST — into the
+    // queue, dropped like the rest.
+    const orphan = await s.appSocketStates();
+    t.diagnostic(`the killed app's socket in the app namespace: ${orphan.join(', ') || 'gone'}`);
+    if (orphan.length > 0) {
+      const port = `( sport = :${s.cfg.appBasePort} and dport = :${s.cfg.peerPort} )`;
+      await s.topo.exec(s.topo.app!, 'ss', ['-K', '-tan', port]);
+      await sleep(500);
+      assert.deepEqual(await s.appSocketStates(), [], 'the orphan is gone');
     }
+    const last = await s.topo.queueRuleCounters();
+    assert.ok(last.app >= after.app, 'counters only grow');
+    assert.deepEqual(await s.peerSocketStates(), ['ESTAB'], 'still ESTABLISHED after that');
+    const mid2 = s.peerResult()?.results[0];
+    assert.deepEqual(mid2?.errors ?? [], [], 'still no error at the peer');
+    // New pump (empty table) and a new app: state-less recovery, then the exact streams.
+    s.pump = await s.topo.startPump({ filter });
+    s.spawnApp();
+    await s.checkExact();
+  },
+);
+
+streamTest(
+  'NFQUEUE side channel: a query from the app namespace returns the connection state',
+  { bytes: 2 << 20, seed: 43, timeoutMs: 60_000 },
+  async (s) => {
+    const query = () =>
+      s.topo.exec(s.topo.app!, process.execPath, [
+        QUERY,
+        String(s.cfg.appBasePort),
+        s.cfg.peerAddress,
+        String(s.cfg.peerPort),
+      ]);
+    const statsBefore = (
+      await s.pump.call<{ channel: { received: number; replies: number } }>('stats')
+    ).channel;
+    const injectedBefore = s.pump.stats().injected.toApp;
+    const r = await query();
+    assert.equal(r.code, 0, `query failed: ${r.stdout}${r.stderr}`);
+    const snap = JSON.parse(r.stdout) as {
+      port: number;
+      internalAddr: string;
+      peerAddr: string;
+      hard: { port: number; peerPort: number; ack: number };
+      peer: { ack: number };
+    };
+    assert.equal(snap.hard.port, s.cfg.appBasePort);
+    assert.equal(snap.hard.peerPort, s.cfg.peerPort);
+    assert.equal(snap.peerAddr, s.cfg.peerAddress);
+    assert.equal(snap.internalAddr, s.cfg.appAddress);
+    assert.ok(snap.peer.ack !== 0, 'TCPR has seen the peer acknowledge data');
+    const statsAfter = (
+      await s.pump.call<{ channel: { received: number; replies: number } }>('stats')
+    ).channel;
+    assert.ok(statsAfter.received > statsBefore.received, 'the datagram reached the filter');
+    assert.ok(statsAfter.replies > statsBefore.replies, 'and it answered');
+    // The reply is made up by the filter, so it was injected towards the app.
+    assert.ok(s.pump.stats().injected.toApp > injectedBefore, 'the reply was injected');
+    // Without a pump the channel is closed like everything else: no answer at all.
+    await s.pump.stop();
+    const off = await query();
+    assert.notEqual(off.code, 0, `a query answered without a pump: ${off.stdout}`);
+    s.pump = await s.topo.startPump({ filter });
+    await s.checkExact();
   },
 );

@@ -172,6 +172,35 @@ function route(
   };
 }
 
+/** IPv6 announcements in MP_REACH_NLRI from AS 65002, next hop 2001:db8:1::2. */
+function route6(prefixes: string[]): UpdateMessage {
+  return {
+    type: 2,
+    withdrawn: [],
+    nlri: [],
+    attributes: [
+      { kind: 'origin', code: 1, flags: ATTR_DEFAULT_FLAGS[1]!, origin: 0 },
+      {
+        kind: 'as-path',
+        code: 2,
+        flags: ATTR_DEFAULT_FLAGS[2]!,
+        asnWidth: 4,
+        segments: [{ type: 2, asns: [65002] }],
+      },
+      {
+        kind: 'mp-reach',
+        code: 14,
+        flags: ATTR_DEFAULT_FLAGS[14]!,
+        afi: 2,
+        safi: 1,
+        nextHop: parseAddr('2001:db8:1::2')!,
+        reserved: 0,
+        nlri: prefixes.map((p) => ({ prefix: parsePrefix(p)! })),
+      },
+    ],
+  };
+}
+
 function withdraw(prefixes: string[]): UpdateMessage {
   return {
     type: 2,
@@ -406,40 +435,15 @@ test("graceful restart helper: one family's End-of-RIB sweeps that family only (
   ];
   up(a, 65002, '198.18.1.1', both);
   up(b, 65003, '198.18.2.1', both);
-  const v6 = (prefixes: string[]): UpdateMessage => ({
-    type: 2,
-    withdrawn: [],
-    nlri: [],
-    attributes: [
-      { kind: 'origin', code: 1, flags: ATTR_DEFAULT_FLAGS[1]!, origin: 0 },
-      {
-        kind: 'as-path',
-        code: 2,
-        flags: ATTR_DEFAULT_FLAGS[2]!,
-        asnWidth: 4,
-        segments: [{ type: 2, asns: [65002] }],
-      },
-      {
-        kind: 'mp-reach',
-        code: 14,
-        flags: ATTR_DEFAULT_FLAGS[14]!,
-        afi: 2,
-        safi: 1,
-        nextHop: parseAddr('2001:db8:1::2')!,
-        reserved: 0,
-        nlri: prefixes.map((p) => ({ prefix: parsePrefix(p)! })),
-      },
-    ],
-  });
   engine.receiveUpdate(a.id, route(['198.18.100.0/24', '198.18.101.0/24'], [65002], '198.18.1.2'));
-  engine.receiveUpdate(a.id, v6(['2001:db8:100::/48', '2001:db8:101::/48']));
+  engine.receiveUpdate(a.id, route6(['2001:db8:100::/48', '2001:db8:101::/48']));
   engine.sessionDown(a.id, 'peer restarting', true);
   clock.advance(10_000);
   up(a, 65002, '198.18.1.1', both);
   engine.receiveUpdate(a.id, route(['198.18.100.0/24'], [65002], '198.18.1.2'));
   engine.receiveUpdate(a.id, { type: 2, withdrawn: [], nlri: [], attributes: [] }); // IPv4 EoR
   assert.deepEqual(received(b).withdrawn, ['198.18.101.0/24'], 'the IPv6 routes wait');
-  engine.receiveUpdate(a.id, v6(['2001:db8:100::/48']));
+  engine.receiveUpdate(a.id, route6(['2001:db8:100::/48']));
   engine.receiveUpdate(a.id, {
     type: 2,
     withdrawn: [],
@@ -509,31 +513,7 @@ test('IPv6 routes travel in MP_REACH_NLRI with our IPv6 address as next hop to e
   const v6: [number, number][] = [[2, 1]];
   up(a, 65002, '2001:db8:1::1', v6);
   up(b, 65003, '2001:db8:2::1', v6);
-  const u: UpdateMessage = {
-    type: 2,
-    withdrawn: [],
-    nlri: [],
-    attributes: [
-      { kind: 'origin', code: 1, flags: ATTR_DEFAULT_FLAGS[1]!, origin: 0 },
-      {
-        kind: 'as-path',
-        code: 2,
-        flags: ATTR_DEFAULT_FLAGS[2]!,
-        asnWidth: 4,
-        segments: [{ type: 2, asns: [65002] }],
-      },
-      {
-        kind: 'mp-reach',
-        code: 14,
-        flags: ATTR_DEFAULT_FLAGS[14]!,
-        afi: 2,
-        safi: 1,
-        nextHop: parseAddr('2001:db8:1::2')!,
-        reserved: 0,
-        nlri: [{ prefix: parsePrefix('2001:db8:100::/48')! }],
-      },
-    ],
-  };
+  const u = route6(['2001:db8:100::/48']);
   engine.receiveUpdate(a.id, u);
   const got = received(b).announced.get('2001:db8:100::/48')!;
   assert.ok(got);
