@@ -156,8 +156,12 @@ async function recover(old: (Socket | undefined)[], round: number): Promise<void
 async function main(): Promise<void> {
   if (cfg.mode === 'fresh') await fresh();
   else {
+    // The side channel's sockets are bound while the state is read (a process's first UDP
+    // socket costs milliseconds: TcprChannel.prepare), not inside the timed recovery.
+    const ready = channel.prepare();
     const saved = JSON.parse(readFileSync(cfg.stateFile, 'utf8')) as Saved[];
     streams = saved.map((s) => new Stream(s));
+    await ready;
     await recover([], cfg.round);
   }
   createInterface({ input: process.stdin }).on('line', (line) => {

@@ -679,6 +679,9 @@ export class TcprBgpSessions implements SessionHooks {
   }
 
   async resume(n: NeighborConfig): Promise<ResumedSession | undefined> {
+    // The side channel binds its sockets while the store is read (the first costs a new
+    // process milliseconds), so the recovery's exchanges find them ready.
+    const ready = this.o.channel.prepare();
     const store = this.store(n);
     let stored: ReturnType<SessionStore['read']>;
     try {
@@ -698,6 +701,7 @@ export class TcprBgpSessions implements SessionHooks {
     const inEnd = logs.files.input.base + logs.segmentLength;
     const outBase = logs.files.output.base;
     const outEnd = outBase + logs.output.length;
+    await ready;
     const t0 = performance.now();
     let r: Awaited<ReturnType<typeof recoverConnection>>;
     try {

@@ -165,6 +165,36 @@ test('closed channel refuses requests', async () => {
   assert.equal(await code(ch.query(ref)), 'ERR_TCPR_CLOSED');
 });
 
+test("prepare(): the exchanges' and the updates' sockets are bound and connected when it resolves", async () => {
+  const r = await responder();
+  const ch = new TcprChannel({ address: '127.0.0.1', port: r.port, timeoutMs: 100, tries: 3 });
+  // UDP sockets of this process connected to the channel, as the kernel lists them.
+  const connected = (): number =>
+    String(spawnSync('ss', ['-Hnu', 'state', 'connected', 'dst', `127.0.0.1:${r.port}`]).stdout)
+      .split('\n')
+      .filter((l) => l.trim() !== '').length;
+  try {
+    assert.equal(connected(), 0, 'nothing is bound before the event loop turns');
+    await ch.prepare();
+    assert.equal(connected(), 3, "two spares for exchanges and the updates' socket");
+    assert.equal(await code(ch.query(ref)), 'ERR_TCPR_UNKNOWN_CONNECTION');
+  } finally {
+    ch.close();
+    r.close();
+  }
+});
+
+test('prepare() resolves when a socket cannot be bound; the request then says why', async () => {
+  const ch = new TcprChannel({ address: '127.0.0.1', port: 9, localAddress: '198.18.255.254' });
+  try {
+    await ch.prepare();
+    await assert.rejects(ch.query(ref), /EADDRNOTAVAIL/);
+  } finally {
+    ch.close();
+  }
+  await ch.prepare(); // closed: nothing to bind, nothing thrown
+});
+
 test('updateAndQuery: the state after the update in one exchange; refusals and unknown', async () => {
   const r = await responder();
   const ch = new TcprChannel({ address: '127.0.0.1', port: r.port, timeoutMs: 100, tries: 3 });
