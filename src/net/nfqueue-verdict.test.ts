@@ -72,3 +72,20 @@ test('no emits, or a filter that threw (undefined): DROP, nothing to inject', ()
     injectFrom: 0,
   });
 });
+
+test('the packet itself, marked unchanged: ACCEPT without a copy; shortened, the copy goes', () => {
+  const { packet } = queued();
+  assert.deepEqual(decideVerdict(packet, 'peer', [{ to: 'app', packet, unchanged: true }]), {
+    verdict: NF_VERDICT.ACCEPT,
+    injectFrom: 1,
+  });
+  // A shortened view cannot be "unchanged": the kernel's copy would keep the tail.
+  const short = packet.subarray(0, 52);
+  const d = decideVerdict(packet, 'peer', [{ to: 'app', packet: short, unchanged: true }]);
+  assert.equal(d.payload, short);
+  // A reflection stays a DROP and an injection, marked or not.
+  assert.deepEqual(decideVerdict(packet, 'app', [{ to: 'app', packet, unchanged: true }]), {
+    verdict: NF_VERDICT.DROP,
+    injectFrom: 0,
+  });
+});

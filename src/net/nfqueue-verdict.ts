@@ -8,7 +8,8 @@ import { NF_VERDICT } from './nfqueue-codec.js';
 export interface VerdictDecision {
   /** NF_VERDICT.ACCEPT or NF_VERDICT.DROP. */
   verdict: number;
-  /** ACCEPT: the (rewritten) packet the kernel forwards instead of the queued one. */
+  /** ACCEPT: the rewritten packet the kernel forwards instead of the queued one; none when
+   * the filter left the packet as it was (the kernel forwards its own copy). */
   payload?: Uint8Array;
   /** emits[injectFrom..] go out through the raw sockets. */
   injectFrom: number;
@@ -17,7 +18,8 @@ export interface VerdictDecision {
 /**
  * The verdict for `packet`, queued from side `from`, given the filter's `emits`:
  * - the first emit is the packet itself (same buffer and offset: rewritten in place, maybe
- *   shortened) towards the other side → ACCEPT with it; the other emits are injected;
+ *   shortened) towards the other side → ACCEPT with it (without it when the emit says it
+ *   is `unchanged` and it has the queued packet's length); the other emits are injected;
  * - otherwise → DROP, and every emit is injected (the packet too, if it is among them:
  *   towards its own side, or not first, it cannot ride on the verdict);
  * - no emits (or none at all: the filter threw) → DROP.
@@ -33,7 +35,8 @@ export function decideVerdict(
     first.to !== from &&
     first.packet.buffer === packet.buffer &&
     first.packet.byteOffset === packet.byteOffset;
-  return self
-    ? { verdict: NF_VERDICT.ACCEPT, payload: first.packet, injectFrom: 1 }
-    : { verdict: NF_VERDICT.DROP, injectFrom: 0 };
+  if (!self) return { verdict: NF_VERDICT.DROP, injectFrom: 0 };
+  return first.unchanged === true && first.packet.length === packet.length
+    ? { verdict: NF_VERDICT.ACCEPT, injectFrom: 1 }
+    : { verdict: NF_VERDICT.ACCEPT, payload: first.packet, injectFrom: 1 };
 }

@@ -203,9 +203,9 @@ function onQueued(p: QueuedPacket): void {
   }
   if (!emits || emits.length === 0) stats[pIdx + 2]!++;
   const d = decideVerdict(packet, from, emits);
-  if (sendVerdict(p, d.verdict, d.payload) && d.payload) {
+  if (sendVerdict(p, d.verdict, d.payload) && d.verdict === NF_VERDICT.ACCEPT) {
     const to: Side = fromApp ? 'peer' : 'app';
-    countTo(to, d.payload.length);
+    countTo(to, (d.payload ?? packet).length);
     stats[fromApp ? STAT.ACCEPTED_TO_PEER : STAT.ACCEPTED_TO_APP]!++;
   }
   if (emits && emits.length > d.injectFrom) injectEmits(emits, d.injectFrom);

@@ -26,6 +26,9 @@ export type Side = 'app' | 'peer';
 export interface Emit {
   to: Side;
   packet: Uint8Array;
+  /** The packet is the one the filter was given, byte for byte as it arrived: in NFQUEUE
+   * mode its ACCEPT verdict carries no copy of it. Leave unset when in doubt. */
+  unchanged?: boolean;
 }
 
 /**
@@ -133,8 +136,8 @@ export const PASS_THROUGH = 'pass-through';
 
 export function passThroughFilter(): PacketFilter {
   return {
-    fromApp: (packet) => [{ to: 'peer', packet }],
-    fromPeer: (packet) => [{ to: 'app', packet }],
+    fromApp: (packet) => [{ to: 'peer', packet, unchanged: true }],
+    fromPeer: (packet) => [{ to: 'app', packet, unchanged: true }],
   };
 }
 

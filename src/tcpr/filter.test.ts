@@ -182,7 +182,25 @@ function net(over: Partial<FilterOptions> = {}, v6 = false): Net {
     onNotice: (n) => notices.push(n),
     ...over,
   });
+  checkUnchanged(f);
   return { f, notices, peer: addr.peer, ext: addr.ext, app: addr.app };
+}
+
+/** Every packet through `f` checks the promise NFQUEUE relies on (an ACCEPT without a copy):
+ * an emit marked `unchanged` is the packet given, byte for byte as it was given. */
+function checkUnchanged(f: TcprFilter): void {
+  for (const side of ['fromApp', 'fromPeer'] as const) {
+    const real = f[side].bind(f);
+    f[side] = (p: Uint8Array): Emit[] => {
+      const given = p.slice();
+      const out = real(p);
+      for (const e of out.filter((e) => e.unchanged)) {
+        assert.equal(e.packet, p, `${side}: a packet marked unchanged is the one given`);
+        assert.deepEqual(e.packet, given, `${side}: a packet marked unchanged was rewritten`);
+      }
+      return out;
+    };
+  }
 }
 
 type Seg = Omit<Craft, 'src' | 'dst' | 'sport' | 'dport'> & { sport?: number; dport?: number };
@@ -277,6 +295,29 @@ test('T2 app data reaches the peer unchanged but for the address; peer ACK reach
   );
   const a = one(fromPeer(n, { seq: plus(PEER_ISN, 1), ack: plus(APP_ISN, 5), flags: 'A' }), 'app');
   assert.equal(a.ack, plus(APP_ISN, 5));
+});
+
+test('NFQUEUE copies: a segment left as it arrived is marked unchanged, a rewritten one not', () => {
+  // Internal and external address the same: nothing to translate towards the app.
+  const n = { ...net({ addresses: [{ internal: APP, external: APP }] }), ext: APP };
+  setup(n);
+  const d = fromPeer(n, {
+    seq: plus(PEER_ISN, 1),
+    ack: plus(APP_ISN, 1),
+    flags: 'PA',
+    data: 'bar',
+  });
+  assert.equal(d[0]?.unchanged, true, 'peer data, nothing to translate');
+  // The app's ACK of it is gated: it goes out with the checkpoint's ack, rewritten.
+  const a = fromApp(n, { seq: plus(APP_ISN, 1), ack: plus(PEER_ISN, 4), flags: 'PA', data: 'x' });
+  assert.equal(one(a, 'peer').ack, plus(PEER_ISN, 1));
+  assert.notEqual(a[0]?.unchanged, true);
+  // The default net translates the app's address: the peer's packets towards it are rewritten.
+  const m = net();
+  setup(m);
+  const e = fromPeer(m, { seq: plus(PEER_ISN, 1), ack: plus(APP_ISN, 1), flags: 'PA', data: 'b' });
+  assert.equal(one(e, 'app').dst, APP);
+  assert.notEqual(e[0]?.unchanged, true);
 });
 
 test('T3 peer data: the app ACK waits for the checkpoint, the update sends it', () => {
@@ -974,11 +1015,11 @@ function ipv4(proto: number, src: string, dst: string, body: number[]): Uint8Arr
 test('non-TCP and unrelated TCP pass through byte for byte', () => {
   const n = net();
   const icmp = ipv4(1, APP, PEER, [8, 0, 0xf7, 0xff, 0, 0, 0, 0]);
-  assert.deepEqual(n.f.fromApp(icmp), [{ to: 'peer', packet: icmp }]);
+  assert.deepEqual(n.f.fromApp(icmp), [{ to: 'peer', packet: icmp, unchanged: true }]);
   const udp = ipv4(17, PEER, EXT, [0, 53, 0, 53, 0, 8, 0, 0]);
-  assert.deepEqual(n.f.fromPeer(udp), [{ to: 'app', packet: udp }]);
+  assert.deepEqual(n.f.fromPeer(udp), [{ to: 'app', packet: udp, unchanged: true }]);
   const other = craft({ src: '198.18.0.9', dst: PEER, sport: 1, dport: 2, seq: 3, flags: 'R' });
-  assert.deepEqual(n.f.fromApp(other), [{ to: 'peer', packet: other }]);
+  assert.deepEqual(n.f.fromApp(other), [{ to: 'peer', packet: other, unchanged: true }]);
   // ICMPv6 neighbour solicitation towards the app.
   const nd = new Uint8Array(40 + 8);
   nd[0] = 0x60;
@@ -988,7 +1029,7 @@ test('non-TCP and unrelated TCP pass through byte for byte', () => {
   nd.set(parseAddr('2001:db8::2')!, 8);
   nd.set(parseAddr('ff02::1:ff00:4')!, 24);
   nd[40] = 135;
-  assert.deepEqual(n.f.fromPeer(nd), [{ to: 'app', packet: nd }]);
+  assert.deepEqual(n.f.fromPeer(nd), [{ to: 'app', packet: nd, unchanged: true }]);
   assert.equal(n.f.stats().passedThrough, 4);
 });
 

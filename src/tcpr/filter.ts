@@ -653,7 +653,8 @@ export class TcprFilter implements PacketFilter {
     patchTcp(p, v);
     finishPatch(p, v);
     this.st.forwarded++;
-    return [{ to, packet: ipPacket(p, v) }];
+    const packet = ipPacket(p, v);
+    return [packet === p && !v.dirty ? { to, packet, unchanged: true } : { to, packet }];
   }
 
   private beginRecovery(c: Connection): void {
@@ -775,7 +776,7 @@ export class TcprFilter implements PacketFilter {
 
   private pass(to: Side, p: Uint8Array): Emit[] {
     this.st.passedThrough++;
-    return [{ to, packet: p }];
+    return [{ to, packet: p, unchanged: true }];
   }
 
   private count(reason: DropReason): void {

@@ -152,12 +152,16 @@ export class PacketView {
   /** Pending RFC 1624 adjustments of the IPv4 header checksum and the TCP checksum. */
   ipAdjust = 0;
   tcpAdjust = 0;
+  /** Some byte of the packet was rewritten (set by every writer here; options conservatively
+   * whenever noteOptions is called). Not set: the packet is as it arrived. */
+  dirty = false;
 }
 
 /** Reads the IP layer of `p` into `v`; a reason when the packet is malformed. */
 export function readIp(p: Uint8Array, v: PacketView): MalformedReason | undefined {
   v.ipAdjust = 0;
   v.tcpAdjust = 0;
+  v.dirty = false;
   if (p.length === 0) return 'empty';
   const version = p[0]! >> 4;
   if (version === 4) return readIpv4(p, v);
@@ -290,6 +294,7 @@ function put16(p: Uint8Array, v: PacketView, at: number, word: number): void {
   p[at] = word >>> 8;
   p[at + 1] = word & 0xff;
   v.tcpAdjust += wordAdjust(before, word);
+  v.dirty = true;
 }
 
 /** Writes the view's ports, seq, ack and window back into `p` where they changed. */
@@ -315,6 +320,7 @@ export function patchAddr(p: Uint8Array, v: PacketView, at: number, addr: Uint8A
     if (before === word) continue;
     p[at + i] = addr[i]!;
     p[at + i + 1] = addr[i + 1]!;
+    v.dirty = true;
     const adjust = wordAdjust(before, word);
     v.tcpAdjust += adjust;
     if (v.version === 4) v.ipAdjust += adjust;
@@ -330,6 +336,7 @@ export function optionSum(p: Uint8Array, v: PacketView): number {
 export function noteOptions(p: Uint8Array, v: PacketView, before: number): void {
   const after = optionSum(p, v);
   if (after !== before) v.tcpAdjust += rangeAdjust(before, after);
+  v.dirty = true; // the bytes may differ with the same sum
 }
 
 /** Applies the pending adjustments to the IPv4 header and TCP checksums. */
