@@ -30,7 +30,7 @@ import type { Transport } from '../net/transport.js';
 import type { NeighborConfig } from '../speaker/config/index.js';
 import type { Peer } from '../speaker/session/index.js';
 import { sessionDirName, TcprBgpSessions } from './bgp-sessions.js';
-import type { TcprChannel, TcprRecord } from './client.js';
+import { TcprClientError, type TcprChannel, type TcprRecord } from './client.js';
 import { WS_NONE, type ConnectionSnapshot } from './connection.js';
 import type { ConnRef, UpdateFields } from './control-codec.js';
 
@@ -41,16 +41,19 @@ const LOOPBACK = '127.0.0.1';
 const N = { key: LOOPBACK, passive: false } as unknown as NeighborConfig;
 const SNAPSHOT = { format: 'test-peer-snapshot', name: 'the fake peer' };
 
-/** The side channel's two calls a protected connection makes here: no middlebox runs in a
+/** The side channel's calls a protected connection makes here: no middlebox runs in a
  * unit test, so TCPR's state is made up (an input base near 2^32, per connection). */
 class StubChannel {
   readonly acks: { port: number; peerPort: number; ack: number }[] = [];
   /** Every update's fields other than `ack`, by local port. */
   readonly flags: { port: number; fields: UpdateFields }[] = [];
+  /** Set: every query fails with it (TCPR silent, refusing, or without the connection). */
+  failQuery: TcprClientError | undefined;
   base(port: number, peerPort: number): number {
     return 0xffffff00 + ((port + peerPort) % 200);
   }
   query(ref: ConnRef): Promise<ConnectionSnapshot> {
+    if (this.failQuery) return Promise.reject(this.failQuery);
     const addr = parseAddr(LOOPBACK)!; // the socket's local address: adopt() checks it
     const ack = this.base(ref.port, ref.peerPort);
     const seq = 0x12345678;
@@ -90,6 +93,12 @@ class StubChannel {
     if (ack !== undefined) this.acks.push({ ...ref, ack });
     if (Object.keys(rest).length) this.flags.push({ port: ref.port, fields: rest });
     return Promise.resolve();
+  }
+  async updateAndQuery(ref: ConnRef, fields: UpdateFields): Promise<ConnectionSnapshot> {
+    await this.update(ref, fields);
+    const s = await this.query(ref);
+    for (const f of this.flags.filter((f) => f.port === ref.port)) Object.assign(s.hard, f.fields);
+    return s;
   }
   /** Was input offset `offset` of connection `c` checkpointed? */
   acked(c: Conn, offset: number): boolean {
@@ -176,12 +185,17 @@ async function rig(t: TestContext) {
     },
     /** An incoming connection (the neighbour connects, TcprBgpSessions.accepted adopts it). */
     async accept(): Promise<Conn> {
+      const { near, far } = await this.incoming();
+      const tr = await sessions.accepted(N, near);
+      assert.equal(tr.kind, 'tcpr', 'the accepted connection is protected');
+      return watch(tr, far);
+    },
+    /** The neighbour's connection to our listener: its end, and ours as the listener has it. */
+    async incoming(): Promise<{ near: TcpTransport; far: Socket }> {
       const near = next();
       const far = connect(port(ours), LOOPBACK);
       sockets.push(far);
-      const tr = await sessions.accepted(N, new TcpTransport(await near));
-      assert.equal(tr.kind, 'tcpr', 'the accepted connection is protected');
-      return watch(tr, far);
+      return { near: new TcpTransport(await near), far };
     },
   };
 }
@@ -325,26 +339,54 @@ test('files that cannot be written at Established: logged, the session goes on',
   );
 });
 
-test('a close tells TCPR done before the FIN; a hand-over does not', async (t) => {
-  const r = await rig(t);
-  const x = await r.dial();
-  const port = x.t.local.port;
-  // What TCPR had been told when the FIN arrived.
-  const atFin = new Promise<UpdateFields[]>((res) =>
-    x.far.once('end', () =>
+/** What TCPR had been told about `c` when its FIN reached the neighbour. */
+function flagsAtFin(r: Rig, c: Conn): Promise<UpdateFields[]> {
+  const port = c.t.local.port;
+  return new Promise((res) =>
+    c.far.once('end', () =>
       res(r.channel.flags.filter((f) => f.port === port).map((f) => f.fields)),
     ),
   );
+}
+
+const DONE = { doneReading: true, doneWriting: true };
+
+test('a close tells TCPR done before the FIN', async (t) => {
+  const r = await rig(t);
+  const x = await r.dial();
+  const atFin = flagsAtFin(r, x);
   x.t.destroy(); // e.g. an abandoned connect: the neighbour must see it closed
-  assert.deepEqual(await atFin, [{ doneWriting: true }, { doneReading: true }]);
-  const y = await r.accept();
+  assert.deepEqual(await atFin, [DONE]);
+});
+
+test("a hand-over keeps the stored session's connection in TCPR, and closes any other", async (t) => {
+  const r = await rig(t);
+  const y = await establishedOn(r, octets('y-in', 20), octets('y-out', 20));
+  const x = await r.dial(); // e.g. a collision's connection, never Established
+  const atFin = flagsAtFin(r, x);
   r.sessions.handOver();
+  x.t.destroy();
   y.t.destroy();
+  assert.deepEqual(await atFin, [DONE], 'a connection nobody will resume is closed in order');
   await until('the socket closed', () => y.closed);
   await sleep(4 * COMMIT_MS);
   assert.deepEqual(
     r.channel.flags.filter((f) => f.port === y.t.local.port),
     [],
-    'TCPR keeps a handed-over connection',
+    "TCPR keeps the handed-over session's connection",
   );
+});
+
+test('an incoming connection TCPR does not hold stays plain; TCPR silent or refusing: refused', async (t) => {
+  const r = await rig(t);
+  const err = (code: 'ERR_TCPR_UNKNOWN_CONNECTION' | 'ERR_TCPR_TIMEOUT' | 'ERR_TCPR_REMOTE') =>
+    new TcprClientError(code, code);
+  r.channel.failQuery = err('ERR_TCPR_UNKNOWN_CONNECTION'); // an address TCPR does not map
+  const plain = await r.sessions.accepted(N, (await r.incoming()).near);
+  assert.equal(plain.kind, 'tcp');
+  assert.match(r.warnings().join('\n'), /not protected by TCPR/);
+  for (const code of ['ERR_TCPR_TIMEOUT', 'ERR_TCPR_REMOTE'] as const) {
+    r.channel.failQuery = err(code);
+    await assert.rejects(r.sessions.accepted(N, (await r.incoming()).near), { code });
+  }
 });

@@ -90,6 +90,7 @@ import {
   acceptProtected,
   connectProtected,
   recoverConnection,
+  TcprClientError,
   type TcprChannel,
   type TcprConnection,
   type TcprRecord,
@@ -389,9 +390,12 @@ class ConnJournal {
  * Closing it (`end` after a NOTIFICATION, `destroy` of an abandoned connect, a refused or
  * losing connection) is the speaker's will, not a crash: TCPR drops the FIN and RST of a
  * dying stack, so the neighbour would keep the connection open (and, in OpenSent, refuse
- * every new one). So done_writing and done_reading go to TCPR first, then the socket ends
- * with a FIN, which TCPR lets through. Except while the speaker hands its sessions over
- * (a planned restart: `handingOver`), when the socket just dies and TCPR keeps it.
+ * every new one). So done_writing and done_reading go to TCPR first (confirmed), then the
+ * socket ends with a FIN, which TCPR lets through. Except for the stored session's
+ * connection while the speaker hands its sessions over (a planned restart: `handingOver`):
+ * its socket just dies and TCPR keeps it for the next process to resume. Any other
+ * connection (a collision's loser, a session not yet Established) is never resumed, so it
+ * is closed as usual, hand-over or not.
  */
 class JournaledTransport extends ForwardingTransport {
   override get kind(): string {
@@ -434,15 +438,15 @@ class JournaledTransport extends ForwardingTransport {
   }
 
   override destroy(): void {
-    if (this.handingOver()) super.destroy();
+    if (this.handingOver() && this.journal.attached) super.destroy();
     else this.close();
   }
 
   private close(): void {
     if (this.ending) return;
     this.ending = true;
-    const conn = this.journal.conn;
-    void Promise.all([conn.doneWriting(), conn.doneReading()])
+    void this.journal.conn
+      .doneReadingAndWriting()
       .catch((e: unknown) =>
         this.log.warn('TCPR done flags not sent: the neighbour may not see the close', {
           peer: this.journal.store.name,
@@ -501,7 +505,7 @@ class JournaledTransport extends ForwardingTransport {
   }
 }
 
-/** Opens a neighbour's sessions through TCPR (outgoing only; incoming ones are plain). */
+/** Opens a neighbour's sessions through TCPR (incoming ones: TcprBgpSessions.accepted). */
 class TcprConnector implements Connector {
   private readonly plain = new TcpConnector();
 
@@ -560,7 +564,9 @@ export class TcprBgpSessions implements SessionHooks {
    * An incoming connection: TCPR holds every connection on its addresses and acknowledges
    * only checkpointed input, so it is adopted (its bases learnt from TCPR) and journaled
    * like an outgoing one. A connection TCPR does not know (an address it does not map)
-   * stays plain, and the log says so.
+   * stays plain, and the log says so. Any other failure (TCPR silent or refusing) rejects:
+   * the listener closes the connection and the neighbour tries again. Taken plain, it
+   * would never be checkpointed, so TCPR would never acknowledge its input.
    */
   async accepted(n: NeighborConfig, t: Transport): Promise<Transport> {
     if (!(t instanceof TcpTransport)) return t;
@@ -568,7 +574,8 @@ export class TcprBgpSessions implements SessionHooks {
     try {
       conn = await acceptProtected(this.o.channel, t.socket);
     } catch (e) {
-      this.o.log.warn('incoming connection not protected by TCPR', {
+      if (!(e instanceof TcprClientError && e.code === 'ERR_TCPR_UNKNOWN_CONNECTION')) throw e;
+      this.o.log.warn('incoming connection not protected by TCPR (an address it does not map)', {
         peer: n.key,
         remote: `${t.remote.address}:${t.remote.port}`,
         error: e instanceof Error ? e.message : String(e),

@@ -498,6 +498,20 @@ export class TcprConnection {
     await this.channel.update(this.ref, { doneWriting: true });
   }
 
+  /**
+   * Both done flags in one update, confirmed: re-sent with a query behind it until TCPR's
+   * state shows them (a fire-and-forget datagram lost would leave the FIN that follows
+   * looking like a dying stack's, which TCPR drops). Call before `socket.end()` when the
+   * application closes the connection for good and reads nothing more.
+   */
+  async doneReadingAndWriting(): Promise<void> {
+    this.saved.hard.doneReading = this.saved.hard.doneWriting = true;
+    const s = await this.channel.updateAndQuery(this.ref, { doneReading: true, doneWriting: true });
+    if (!s.hard.doneReading || !s.hard.doneWriting) {
+      throw new TcprClientError('ERR_TCPR_BAD_REPLY', 'TCPR did not take the done flags');
+    }
+  }
+
   /** Forget the connection in TCPR (after the close, or to abandon it). */
   async done(): Promise<void> {
     await this.channel.update(this.ref, { done: true });
