@@ -104,7 +104,9 @@ function setup(opts?: { maxPrefix?: NeighborSpec['maxPrefix']; engine?: EngineEx
     asn: number,
     localAddress: string,
     families: [number, number][] = [[1, 1]],
-    gr = true,
+    /** The peer's GR capability: true, with every family's forwarding state preserved;
+     * a list, with only those; false, none. */
+    gr: boolean | [number, number][] = true,
     ctx = AS4_CONTEXT,
     enhancedRouteRefresh = false,
   ) {
@@ -112,7 +114,15 @@ function setup(opts?: { maxPrefix?: NeighborSpec['maxPrefix']; engine?: EngineEx
       internal: asn === LOCAL_AS,
       peerBgpId: `10.0.0.${p.id}`,
       families,
-      gracefulRestart: gr ? { restartTime: 120, flags: 0, families: [] } : null,
+      gracefulRestart: gr
+        ? {
+            families: (gr === true ? families : gr).map(([afi, safi]) => ({
+              afi,
+              safi,
+              flags: 0x80, // forwarding state preserved
+            })),
+          }
+        : null,
       enhancedRouteRefresh,
       receive: AS4_CONTEXT,
       send: ctx,
@@ -404,6 +414,21 @@ test('max-prefix: past the limit, Cease 6/1 with AFI, SAFI and the limit (RFC 44
   assert.equal(engine.locRib.size, 0); // the session's routes are gone
 });
 
+const BOTH: [number, number][] = [
+  [1, 1],
+  [2, 1],
+];
+
+/** Two peers, a and b, with sessions up for IPv4 and IPv6 unicast. */
+function dualStack() {
+  const s = setup();
+  const a = s.peer('198.18.1.2', 65002);
+  const b = s.peer('198.18.2.2', 65003);
+  s.up(a, 65002, '198.18.1.1', BOTH);
+  s.up(b, 65003, '198.18.2.1', BOTH);
+  return { ...s, a, b };
+}
+
 test('graceful restart helper: stale routes keep forwarding, End-of-RIB flushes the unrefreshed', () => {
   const { engine, peer, up, fib, clock } = setup();
   const a = peer('198.18.1.2', 65002);
@@ -426,20 +451,12 @@ test('graceful restart helper: stale routes keep forwarding, End-of-RIB flushes 
 });
 
 test("graceful restart helper: one family's End-of-RIB sweeps that family only (RFC 4724 §4.2)", () => {
-  const { engine, peer, up, clock } = setup();
-  const a = peer('198.18.1.2', 65002);
-  const b = peer('198.18.2.2', 65003);
-  const both: [number, number][] = [
-    [1, 1],
-    [2, 1],
-  ];
-  up(a, 65002, '198.18.1.1', both);
-  up(b, 65003, '198.18.2.1', both);
+  const { engine, a, b, up, clock } = dualStack();
   engine.receiveUpdate(a.id, route(['198.18.100.0/24', '198.18.101.0/24'], [65002], '198.18.1.2'));
   engine.receiveUpdate(a.id, route6(['2001:db8:100::/48', '2001:db8:101::/48']));
   engine.sessionDown(a.id, 'peer restarting', true);
   clock.advance(10_000);
-  up(a, 65002, '198.18.1.1', both);
+  up(a, 65002, '198.18.1.1', BOTH);
   engine.receiveUpdate(a.id, route(['198.18.100.0/24'], [65002], '198.18.1.2'));
   engine.receiveUpdate(a.id, { type: 2, withdrawn: [], nlri: [], attributes: [] }); // IPv4 EoR
   assert.deepEqual(received(b).withdrawn, ['198.18.101.0/24'], 'the IPv6 routes wait');
@@ -460,6 +477,30 @@ test("graceful restart helper: one family's End-of-RIB sweeps that family only (
     ],
   });
   assert.deepEqual(received(b).withdrawn, ['198.18.101.0/24', '2001:db8:101::/48']);
+});
+
+test('graceful restart helper: families not preserved across the restart lose their stale routes at once (RFC 4724 §4.2)', () => {
+  const { engine, a, b, up } = dualStack();
+  const stale = () => {
+    engine.receiveUpdate(a.id, route(['198.18.100.0/24'], [65002], '198.18.1.2'));
+    engine.receiveUpdate(a.id, route6(['2001:db8:100::/48']));
+    engine.sessionDown(a.id, 'peer restarting', true);
+  };
+  // Back with forwarding state preserved for IPv4 only (F bit): IPv6 goes now.
+  stale();
+  up(a, 65002, '198.18.1.1', BOTH, [[1, 1]]);
+  assert.deepEqual(received(b).withdrawn, ['2001:db8:100::/48']);
+  // Back with IPv4 only negotiated (and preserved): IPv6 goes, IPv4 waits for End-of-RIB.
+  b.sent.length = 0;
+  engine.receiveUpdate(a.id, route6(['2001:db8:100::/48']));
+  engine.sessionDown(a.id, 'peer restarting', true);
+  up(a, 65002, '198.18.1.1', [[1, 1]]);
+  assert.deepEqual(received(b).withdrawn, ['2001:db8:100::/48']);
+  // Back without the capability at all: every stale route goes.
+  b.sent.length = 0;
+  engine.sessionDown(a.id, 'peer restarting', true);
+  up(a, 65002, '198.18.1.1', BOTH, false);
+  assert.deepEqual(received(b).withdrawn, ['198.18.100.0/24']);
 });
 
 test('graceful restart helper: the stale-routes timer flushes a peer that never comes back', () => {
@@ -807,15 +848,7 @@ test('export policy changed to reject-all and back: routes are withdrawn, then a
 });
 
 test('IPv6 routes over an IPv4 session go with our IPv4-mapped address as next hop', () => {
-  const { engine, peer, up } = setup();
-  const a = peer('198.18.1.2', 65002);
-  const b = peer('198.18.2.2', 65003);
-  const both: [number, number][] = [
-    [1, 1],
-    [2, 1],
-  ];
-  up(a, 65002, '198.18.1.1', both);
-  up(b, 65003, '198.18.2.1', both);
+  const { engine, b } = dualStack();
   engine.setStaticRoutes([
     {
       prefix: parsePrefix('2001:db8:100::/48')!,

@@ -150,7 +150,14 @@ export interface SessionInfo {
   readonly internal: boolean;
   readonly peerBgpId: string;
   readonly families: readonly Family[];
-  readonly gracefulRestart: unknown;
+  /** The peer's graceful-restart capability (RFC 4724), null without one. */
+  readonly gracefulRestart: {
+    readonly families: readonly {
+      readonly afi: number;
+      readonly safi: number;
+      readonly flags: number;
+    }[];
+  } | null;
   /** RFC 7313 negotiated (both sides advertised the capability). */
   readonly enhancedRouteRefresh?: boolean;
   readonly receive: CodecContext;
@@ -260,6 +267,8 @@ const famKey = (afi: number, safi: number): number => (afi << 8) | safi;
 const famName = (fam: number): string => `afi ${fam >> 8} safi ${fam & 0xff}`;
 /** Changed prefixes that trigger an export run at once instead of at the end of the burst. */
 const FLUSH_AT = 1024;
+/** Graceful-restart capability, per family: forwarding state preserved (RFC 4724 §3). */
+const GR_FORWARDING_PRESERVED = 0x80;
 const IPV4_UNICAST = famKey(AFI.IPv4, SAFI.UNICAST);
 const IPV6_UNICAST = famKey(AFI.IPv6, SAFI.UNICAST);
 
@@ -366,6 +375,7 @@ export class RouteEngine {
     const n = this.must(id);
     n.port = port;
     n.session = info;
+    const before = n.families;
     n.families = new Set(info.families.map(([afi, safi]) => famKey(afi, safi)));
     if (localAddress.length === 4) n.localAddress = localAddress;
     else n.localAddress6 = localAddress;
@@ -392,6 +402,8 @@ export class RouteEngine {
       effectiveChain(n.spec.exportPolicy, 'export', !info.internal),
     );
     if (n.addPathSend.size) this.addPathPeers++;
+    // Once the session is set up: a sweep's flush may export to this peer too.
+    if (n.adjIn?.staleCount) this.sweepUnpreserved(n, info, before);
     if (this.deferring) {
       this.log('info', 'session up: route selection deferred after our restart (RFC 4724)', {
         peer: n.spec.name,
@@ -452,6 +464,28 @@ export class RouteEngine {
     n.adjIn = undefined;
     n.ref = undefined;
     this.requestFlush();
+  }
+
+  /**
+   * A restarted peer's session is up again while its routes are stale (RFC 4724 §4.2): a
+   * family it no longer negotiates, or whose forwarding state its new graceful-restart
+   * capability does not say it preserved (F bit), loses its stale routes at once; the rest
+   * wait for the family's End-of-RIB. Without the capability at all, every stale route goes.
+   */
+  private sweepUnpreserved(n: Neighbor, info: SessionInfo, before: ReadonlySet<number>): void {
+    const gr = info.gracefulRestart;
+    if (!gr) return this.sweepStale(n, 'session up again without graceful restart');
+    const kept = new Set(
+      gr.families
+        .filter((f) => (f.flags & GR_FORWARDING_PRESERVED) !== 0)
+        .map((f) => famKey(f.afi, f.safi))
+        .filter((f) => n.families.has(f)),
+    );
+    for (const fam of before) {
+      if (!kept.has(fam)) {
+        this.sweepStale(n, 'forwarding state not preserved across the restart', fam);
+      }
+    }
   }
 
   /** Sweeps the peer's stale routes: all, or one family's (`fam`, a famKey). */
