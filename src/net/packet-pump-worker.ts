@@ -207,6 +207,7 @@ function onQueued(p: QueuedPacket): void {
     const to: Side = fromApp ? 'peer' : 'app';
     countTo(to, (d.payload ?? packet).length);
     stats[fromApp ? STAT.ACCEPTED_TO_PEER : STAT.ACCEPTED_TO_APP]!++;
+    if (!d.payload) stats[STAT.ACCEPTED_UNCHANGED]!++;
   }
   if (emits && emits.length > d.injectFrom) injectEmits(emits, d.injectFrom);
 }

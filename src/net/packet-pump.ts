@@ -116,8 +116,9 @@ export interface PumpStats {
   /** Packets and bytes written to each side (NFQUEUE mode: accepted plus injected). */
   toApp: { packets: number; bytes: number };
   toPeer: { packets: number; bytes: number };
-  /** NFQUEUE mode: of those, the queued packets ACCEPTed (with their rewritten payload)... */
-  accepted: { toApp: number; toPeer: number };
+  /** NFQUEUE mode: of those, the queued packets ACCEPTed (`unchanged`: of these, without a
+   * copy, the filter having left them as they were)... */
+  accepted: { toApp: number; toPeer: number; unchanged: number };
   /** ...and the packets injected through the raw sockets (always 0 in TUN mode). */
   injected: { toApp: number; toPeer: number };
   /** Writes the kernel refused (device down: EIO; malformed packet: EINVAL); in NFQUEUE
@@ -164,8 +165,9 @@ export const STAT = {
   INJECTED_TO_APP: 15,
   INJECTED_TO_PEER: 16,
   VERDICT_FALLBACKS: 17,
+  ACCEPTED_UNCHANGED: 18,
 } as const;
-export const STAT_COUNT = 18;
+export const STAT_COUNT = 19;
 
 /** workerData of packet-pump-worker.ts. */
 export interface PumpWorkerData {
@@ -308,7 +310,11 @@ export class Pump extends EventEmitter {
       },
       toApp: { packets: s[STAT.TO_APP_PACKETS]!, bytes: s[STAT.TO_APP_BYTES]! },
       toPeer: { packets: s[STAT.TO_PEER_PACKETS]!, bytes: s[STAT.TO_PEER_BYTES]! },
-      accepted: { toApp: s[STAT.ACCEPTED_TO_APP]!, toPeer: s[STAT.ACCEPTED_TO_PEER]! },
+      accepted: {
+        toApp: s[STAT.ACCEPTED_TO_APP]!,
+        toPeer: s[STAT.ACCEPTED_TO_PEER]!,
+        unchanged: s[STAT.ACCEPTED_UNCHANGED]!,
+      },
       injected: { toApp: s[STAT.INJECTED_TO_APP]!, toPeer: s[STAT.INJECTED_TO_PEER]! },
       writeErrors: s[STAT.WRITE_ERRORS]!,
       verdictFallbacks: s[STAT.VERDICT_FALLBACKS]!,

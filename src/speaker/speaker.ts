@@ -300,10 +300,10 @@ export class Speaker {
     const resume = this.deps.sessions?.resume?.bind(this.deps.sessions);
     const resumedFor = new Map<NeighborRuntime, ResumedSession>();
     if (resume) {
-      for (const rt of enabled) {
-        const r = await resume(rt.cfg);
-        if (r) resumedFor.set(rt, r);
-      }
+      // All at once: a slow recovery (TCPR silent: up to its timeout) must not hold the
+      // others' sessions unread meanwhile.
+      const all = await Promise.all(enabled.map((rt) => resume(rt.cfg)));
+      all.forEach((r, i) => r && resumedFor.set(enabled[i]!, r));
     }
     if (this.config.listen.length) {
       await this.listener.listen(

@@ -739,7 +739,8 @@ export class RouteEngine {
     if (!n.port || !n.session) return;
     const fam = famKey(afi, safi);
     if (subtype === 0) return this.answerRefresh(n, afi, safi);
-    if (subtype === 1 && n.adjIn) {
+    if (subtype === 1) {
+      if (!n.adjIn) return; // nothing received yet: nothing to mark
       n.adjIn.markStale(this.inFamily(fam));
       n.refreshTimers.get(fam)?.cancel();
       const at = this.opts.clock.now() + n.spec.staleRoutesTime * 1000;
