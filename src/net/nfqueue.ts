@@ -186,9 +186,17 @@ export class NfQueueSocket {
    * given. Returns 0 or a negative errno; never throws except for an oversized payload.
    */
   verdict(queue: number, id: number, verdict: number, payload?: Uint8Array): number {
-    const len = encodeVerdict(this.verdictBuf, queue, id, verdict, payload);
+    return this.send(this.verdictBuf, encodeVerdict(this.verdictBuf, queue, id, verdict, payload));
+  }
+
+  /**
+   * Hot path: sends `len` bytes of encoded requests (several verdicts in one datagram: the
+   * kernel handles them in order, and reports a failed one in an error message, not here).
+   * 0 or a negative errno, when none of it was taken.
+   */
+  send(buf: Uint8Array, len: number): number {
     for (;;) {
-      const n = this.c.send(this.fd, this.verdictBuf, len, 0);
+      const n = this.c.send(this.fd, buf, len, 0);
       if (n >= 0) return 0;
       const errno = this.c.errno();
       if (errno !== EINTR) return -errno;

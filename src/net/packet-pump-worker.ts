@@ -5,7 +5,10 @@
 //
 // NFQUEUE mode: the same loop over one netlink socket bound to the app's and the peers'
 // queues; filter results become verdicts (nfqueue-verdict.ts) and raw-socket injections
-// (see packet-pump.ts).
+// (see packet-pump.ts). Verdicts go out in batches, several netlink messages per send
+// (the kernel takes them in order): the batch is sent when a receive finds the queue
+// empty or the drain's batch is done, when it is full, and before anything is injected,
+// so that packets leave in the order the filter emitted them.
 
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -31,7 +34,10 @@ import { ERRNO } from './libc.js';
 import { decodeError, NLMSG, splitMessages } from './netlink.js';
 import {
   decodePacket,
+  encodeVerdict,
+  MAX_VERDICT_PAYLOAD,
   NF_VERDICT,
+  VERDICT_HDRLEN,
   NFQNL_MSG,
   nfqType,
   type QueuedPacket,
@@ -108,6 +114,7 @@ function writeEmits(emits: readonly Emit[]): number {
 
 /** Sends emits[from..] through the raw sockets (NFQUEUE mode); returns how many failed. */
 function injectEmits(emits: readonly Emit[], from: number): number {
+  flushVerdicts(); // the verdicts of packets emitted before these go first
   let failed = 0;
   for (let i = from; i < emits.length; i++) {
     const e = emits[i]!;
@@ -134,8 +141,17 @@ function countTo(to: Emit['to'], n: number): void {
   }
 }
 
-/** Receives and filters up to `batch` netlink datagrams (NFQUEUE mode). */
+/** Receives and filters up to `batch` netlink datagrams (NFQUEUE mode), then sends the
+ * verdicts. */
 function drainQueue(batch: number): void {
+  try {
+    receiveQueued(batch);
+  } finally {
+    if (nfq && !nfq.isClosed) flushVerdicts();
+  }
+}
+
+function receiveQueued(batch: number): void {
   const q = nfq!;
   for (let i = 0; i < batch; i++) {
     if (SLAB_BYTES - slabOff < NL_MAX) {
@@ -182,7 +198,7 @@ function onQueued(p: QueuedPacket): void {
   const a = data.nfqueue!;
   const fromApp = p.queue === a.appQueue;
   if (!fromApp && p.queue !== a.peerQueue) {
-    sendVerdict(p, NF_VERDICT.DROP);
+    queueVerdict(p, NF_VERDICT.DROP, undefined, 'app');
     return;
   }
   const from: Side = fromApp ? 'app' : 'peer';
@@ -203,38 +219,92 @@ function onQueued(p: QueuedPacket): void {
   }
   if (!emits || emits.length === 0) stats[pIdx + 2]!++;
   const d = decideVerdict(packet, from, emits);
-  if (sendVerdict(p, d.verdict, d.payload) && d.verdict === NF_VERDICT.ACCEPT) {
-    const to: Side = fromApp ? 'peer' : 'app';
-    countTo(to, (d.payload ?? packet).length);
-    stats[fromApp ? STAT.ACCEPTED_TO_PEER : STAT.ACCEPTED_TO_APP]!++;
-    if (!d.payload) stats[STAT.ACCEPTED_UNCHANGED]!++;
-  }
+  const to: Side = fromApp ? 'peer' : 'app';
+  queueVerdict(p, d.verdict, d.payload, to, (d.payload ?? packet).length);
   if (emits && emits.length > d.injectFrom) injectEmits(emits, d.injectFrom);
 }
 
+/** A verdict in the batch: where its message is, and what to count once it is sent. */
+interface PendingVerdict {
+  queue: number;
+  id: number;
+  start: number;
+  end: number;
+  verdict: number;
+  to: Side;
+  bytes: number;
+  unchanged: boolean;
+}
+
+/** Room for the largest verdict (VERDICT_HDRLEN + 64 KiB payload) and then some. */
+const VBATCH_BYTES = 256 << 10;
+const vbatch = new Uint8Array(VBATCH_BYTES);
+let vlen = 0;
+const pending: PendingVerdict[] = [];
+
+/** Adds a verdict to the batch (sending the batch first if it is full). */
+function queueVerdict(
+  p: QueuedPacket,
+  verdict: number,
+  payload: Uint8Array | undefined,
+  to: Side,
+  bytes = 0,
+): void {
+  if (payload && payload.length > MAX_VERDICT_PAYLOAD) {
+    // Cannot be encoded: the packet is dropped (TCP resends it), and that is counted.
+    warn(`verdict for packet ${p.id} of queue ${p.queue}: a payload of ${payload.length} bytes`);
+    stats[STAT.WRITE_ERRORS]!++;
+    stats[STAT.VERDICT_FALLBACKS]!++;
+    return queueVerdict(p, NF_VERDICT.DROP, undefined, to);
+  }
+  if (vlen + VERDICT_HDRLEN + (payload?.length ?? 0) + 4 > VBATCH_BYTES) flushVerdicts();
+  const len = encodeVerdict(vbatch.subarray(vlen), p.queue, p.id, verdict, payload);
+  const unchanged = verdict === NF_VERDICT.ACCEPT && !payload;
+  pending.push({
+    queue: p.queue,
+    id: p.id,
+    start: vlen,
+    end: vlen + len,
+    verdict,
+    to,
+    bytes,
+    unchanged,
+  });
+  vlen += len;
+}
+
 /**
- * Sends a verdict; true if sent. A failed send would leave the packet queued until the
- * socket closes (the kernel holds it, and the queue fills): fall back to a plain DROP
- * (TCP resends it), and count that.
+ * Sends the batch in one datagram. If the send fails (nothing of it was taken), each
+ * verdict goes again on its own; one that still fails would leave its packet queued until
+ * the socket closes (the kernel holds it, and the queue fills): a plain DROP goes for it
+ * instead (TCP resends it), and that is counted.
  */
-function sendVerdict(p: QueuedPacket, verdict: number, payload?: Uint8Array): boolean {
-  let r: number;
-  try {
-    r = nfq!.verdict(p.queue, p.id, verdict, payload);
-  } catch (e) {
-    // An oversized payload (encodeVerdict): nothing was sent.
-    warn(`verdict for packet ${p.id} of queue ${p.queue}: ${errorInfo(e).message}`);
-    r = -ERRNO.EINVAL;
+function flushVerdicts(): void {
+  if (vlen === 0) return;
+  const q = nfq!;
+  const all = q.send(vbatch, vlen) === 0;
+  for (const v of pending) {
+    const r = all ? 0 : q.send(vbatch.subarray(v.start, v.end), v.end - v.start);
+    if (r === 0) {
+      if (v.verdict === NF_VERDICT.ACCEPT) countAccepted(v);
+      continue;
+    }
+    stats[STAT.WRITE_ERRORS]!++;
+    stats[STAT.VERDICT_FALLBACKS]!++;
+    warn(q.errorFor(`verdict for packet ${v.id} of queue ${v.queue}`, -r).message);
+    const r2 = q.verdict(v.queue, v.id, NF_VERDICT.DROP);
+    if (r2 !== 0) {
+      warn(q.errorFor(`fallback DROP for packet ${v.id} of queue ${v.queue}`, -r2).message);
+    }
   }
-  if (r === 0) return true;
-  stats[STAT.WRITE_ERRORS]!++;
-  stats[STAT.VERDICT_FALLBACKS]!++;
-  warn(nfq!.errorFor(`verdict for packet ${p.id} of queue ${p.queue}`, -r).message);
-  const r2 = nfq!.verdict(p.queue, p.id, NF_VERDICT.DROP);
-  if (r2 !== 0) {
-    warn(nfq!.errorFor(`fallback DROP for packet ${p.id} of queue ${p.queue}`, -r2).message);
-  }
-  return false;
+  vlen = 0;
+  pending.length = 0;
+}
+
+function countAccepted(v: PendingVerdict): void {
+  countTo(v.to, v.bytes);
+  stats[v.to === 'peer' ? STAT.ACCEPTED_TO_PEER : STAT.ACCEPTED_TO_APP]!++;
+  if (v.unchanged) stats[STAT.ACCEPTED_UNCHANGED]!++;
 }
 
 /** Reads and filters up to `batch` packets from one side (fewer when its queue empties). */
