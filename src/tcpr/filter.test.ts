@@ -308,8 +308,11 @@ test('NFQUEUE copies: a segment left as it arrived is marked unchanged, a rewrit
     data: 'bar',
   });
   assert.equal(d[0]?.unchanged, true, 'peer data, nothing to translate');
+  // App data acknowledging only what is checkpointed: nothing to gate either.
+  const w = fromApp(n, { seq: plus(APP_ISN, 1), ack: plus(PEER_ISN, 1), flags: 'PA', data: 'w' });
+  assert.equal(w[0]?.unchanged, true, 'app data, nothing to gate or translate');
   // The app's ACK of it is gated: it goes out with the checkpoint's ack, rewritten.
-  const a = fromApp(n, { seq: plus(APP_ISN, 1), ack: plus(PEER_ISN, 4), flags: 'PA', data: 'x' });
+  const a = fromApp(n, { seq: plus(APP_ISN, 2), ack: plus(PEER_ISN, 4), flags: 'PA', data: 'x' });
   assert.equal(one(a, 'peer').ack, plus(PEER_ISN, 1));
   assert.notEqual(a[0]?.unchanged, true);
   // The default net translates the app's address: the peer's packets towards it are rewritten.
