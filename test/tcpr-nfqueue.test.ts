@@ -56,7 +56,7 @@ class NfqStream {
     readonly cfgPath: string,
   ) {}
 
-  static async start(bytes: number, seed: number): Promise<NfqStream> {
+  static async start(bytes: number, seed: number, v: 'v4' | 'v6' = 'v4'): Promise<NfqStream> {
     const dir = mkdtempSync(join(tmpdir(), 'tcpr-nfq-'));
     const cfg: StreamConfig = {
       appBytes: bytes,
@@ -65,9 +65,9 @@ class NfqStream {
       peerSeed: seed * 1000 + 500,
       chunk: 4096,
       tickMs: 5,
-      peerAddress: A.peer.v4,
+      peerAddress: A.peer[v],
       peerPort: 9000,
-      appAddress: A.app.v4,
+      appAddress: A.app[v],
       appBasePort: 40000,
       connections: 1,
       dir,
@@ -181,11 +181,11 @@ class NfqStream {
 /** One NFQUEUE stream test: the streams started, `body` run, everything torn down after. */
 function streamTest(
   name: string,
-  o: { bytes: number; seed: number; timeoutMs: number },
+  o: { bytes: number; seed: number; timeoutMs: number; v?: 'v4' | 'v6' },
   body: (s: NfqStream, t: TestContext) => Promise<void>,
 ): void {
   test(name, { skip, timeout: o.timeoutMs }, async (t) => {
-    const s = await NfqStream.start(o.bytes, o.seed);
+    const s = await NfqStream.start(o.bytes, o.seed, o.v);
     try {
       await body(s, t);
     } finally {
@@ -232,6 +232,27 @@ streamTest(
     );
     assert.equal(st.writeErrors, 0, 'no failed verdicts or injections');
     assert.equal(st.verdictFallbacks, 0, 'no verdict fell back to DROP');
+  },
+);
+
+streamTest(
+  'NFQUEUE over IPv6 (ip6tables rules): app kill -9 3 times, exact streams',
+  { bytes: 4 << 20, seed: 47, timeoutMs: 90_000, v: 'v6' },
+  async (s) => {
+    const r = seededRandom(47);
+    for (let k = 0; k < 3; k++) {
+      await sleep(300 + r() * 700);
+      assert.ok(!s.finished(), `streams finished after only ${k} kills: make them longer`);
+      await s.killApp();
+      await sleep(r() * 200);
+      s.spawnApp();
+    }
+    await s.checkExact();
+    const st = s.pump.stats();
+    // IPv6 packets went through the queues (the ip6tables rules), not around them.
+    assert.ok(st.toPeer.bytes > s.cfg.appBytes && st.toApp.bytes > s.cfg.peerBytes);
+    assert.ok(st.injected.toApp >= 3, 'recovery SYN-ACKs (IPv6) injected towards the app');
+    assert.equal(st.writeErrors, 0, 'no failed verdicts or injections');
   },
 );
 
