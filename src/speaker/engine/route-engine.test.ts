@@ -116,6 +116,7 @@ function setup(opts?: { maxPrefix?: NeighborSpec['maxPrefix']; engine?: EngineEx
       families,
       gracefulRestart: gr
         ? {
+            restartTime: 120,
             families: (gr === true ? families : gr).map(([afi, safi]) => ({
               afi,
               safi,
@@ -503,7 +504,21 @@ test('graceful restart helper: families not preserved across the restart lose th
   assert.deepEqual(received(b).withdrawn, ['198.18.100.0/24']);
 });
 
-test('graceful restart helper: the stale-routes timer flushes a peer that never comes back', () => {
+test('graceful restart helper: a peer not back within its advertised restart time loses its stale routes (RFC 4724 §4.2)', () => {
+  const { engine, peer, up, clock } = setup();
+  const a = peer('198.18.1.2', 65002);
+  const b = peer('198.18.2.2', 65003);
+  up(a, 65002, '198.18.1.1'); // its capability: restart time 120 s (stale-routes-time 360 s)
+  up(b, 65003, '198.18.2.1');
+  engine.receiveUpdate(a.id, route(['198.18.100.0/24'], [65002], '198.18.1.2'));
+  engine.sessionDown(a.id, 'peer restarting', true);
+  clock.advance(119_000);
+  assert.equal(received(b).withdrawn.length, 0);
+  clock.advance(2_000);
+  assert.deepEqual(received(b).withdrawn, ['198.18.100.0/24']);
+});
+
+test('graceful restart helper: a peer back in time that never sends End-of-RIB: the stale-routes time bounds its stale routes', () => {
   const { engine, peer, up, clock } = setup();
   const a = peer('198.18.1.2', 65002);
   const b = peer('198.18.2.2', 65003);
@@ -511,9 +526,11 @@ test('graceful restart helper: the stale-routes timer flushes a peer that never 
   up(b, 65003, '198.18.2.1');
   engine.receiveUpdate(a.id, route(['198.18.100.0/24'], [65002], '198.18.1.2'));
   engine.sessionDown(a.id, 'peer restarting', true);
-  clock.advance(359_000);
+  clock.advance(60_000);
+  up(a, 65002, '198.18.1.1'); // back within its restart time: that bound no longer applies
+  clock.advance(298_000); // 358 s after the restart, well past 120
   assert.equal(received(b).withdrawn.length, 0);
-  clock.advance(2_000);
+  clock.advance(3_000);
   assert.deepEqual(received(b).withdrawn, ['198.18.100.0/24']);
 });
 

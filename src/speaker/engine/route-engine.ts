@@ -152,6 +152,8 @@ export interface SessionInfo {
   readonly families: readonly Family[];
   /** The peer's graceful-restart capability (RFC 4724), null without one. */
   readonly gracefulRestart: {
+    /** Seconds the peer asks us to wait for its session to come back after a restart. */
+    readonly restartTime: number;
     readonly families: readonly {
       readonly afi: number;
       readonly safi: number;
@@ -226,6 +228,8 @@ class Neighbor {
   localAddress6: Uint8Array | undefined;
   families = new Set<number>();
   staleTimer: TimerHandle | undefined;
+  /** RFC 4724: the peer's restart time, while its session is down and its routes stale. */
+  restartTimer: TimerHandle | undefined;
   /** RFC 7313: per family, the bound on waiting for the peer's EoRR after its BoRR. */
   readonly refreshTimers = new Map<number, TimerHandle>();
   mraiTimer: TimerHandle | undefined;
@@ -360,7 +364,7 @@ export class RouteEngine {
     const n = this.must(id);
     if (n.up) this.sessionDown(id, 'neighbor removed', false);
     if (n.adjIn) this.dropAdjIn(n);
-    n.staleTimer?.cancel();
+    this.cancelStaleTimers(n);
     this.neighbors.delete(id);
   }
 
@@ -377,6 +381,8 @@ export class RouteEngine {
     n.session = info;
     const before = n.families;
     n.families = new Set(info.families.map(([afi, safi]) => famKey(afi, safi)));
+    n.restartTimer?.cancel(); // back within the restart time (RFC 4724 §4.2)
+    n.restartTimer = undefined;
     if (localAddress.length === 4) n.localAddress = localAddress;
     else n.localAddress6 = localAddress;
     if (!n.ref || !n.adjIn) {
@@ -424,7 +430,9 @@ export class RouteEngine {
 
   /**
    * The session went down. With `gracefulRestart` (the peer negotiated GR and did not end
-   * the session with a NOTIFICATION), its routes are kept as stale for staleRoutesTime.
+   * the session with a NOTIFICATION), its routes are kept as stale: for staleRoutesTime at
+   * most, and only while the session is back within the restart time the peer advertised
+   * (RFC 4724 §4.2); then each family's End-of-RIB sweeps what was not sent again.
    */
   sessionDown(id: number, reason: string, gracefulRestart: boolean): void {
     const n = this.must(id);
@@ -440,15 +448,24 @@ export class RouteEngine {
     n.addPathSend = new Set();
     n.pathsSent.clear();
     if (!n.adjIn) return;
-    if (gracefulRestart && n.spec.gracefulRestart && n.session?.gracefulRestart) {
+    const gr = n.session?.gracefulRestart;
+    if (gracefulRestart && n.spec.gracefulRestart && gr) {
       n.adjIn.markAllStale();
-      n.staleTimer?.cancel();
-      const at = this.opts.clock.now() + n.spec.staleRoutesTime * 1000;
-      n.staleTimer = this.opts.clock.at(at, () => this.sweepStale(n, 'stale-routes timer expired'));
+      this.cancelStaleTimers(n);
+      const now = this.opts.clock.now();
+      n.staleTimer = this.opts.clock.at(now + n.spec.staleRoutesTime * 1000, () =>
+        this.sweepStale(n, 'stale-routes timer expired'),
+      );
+      if (gr.restartTime < n.spec.staleRoutesTime) {
+        n.restartTimer = this.opts.clock.at(now + gr.restartTime * 1000, () =>
+          this.sweepStale(n, 'session not back within the restart time the peer advertised'),
+        );
+      }
       this.log('info', 'peer restarting: keeping its routes as stale', {
         peer: n.spec.name,
         reason,
         routes: n.adjIn.staleCount,
+        restartTime: gr.restartTime,
         staleRoutesTime: n.spec.staleRoutesTime,
       });
       return;
@@ -488,22 +505,22 @@ export class RouteEngine {
     }
   }
 
+  private cancelStaleTimers(n: Neighbor): void {
+    n.staleTimer?.cancel();
+    n.restartTimer?.cancel();
+    n.staleTimer = n.restartTimer = undefined;
+  }
+
   /** Sweeps the peer's stale routes: all, or one family's (`fam`, a famKey). */
   private sweepStale(n: Neighbor, why: string, fam?: number): void {
-    if (fam === undefined) {
-      n.staleTimer?.cancel();
-      n.staleTimer = undefined;
-    }
+    if (fam === undefined) this.cancelStaleTimers(n);
     if (!n.adjIn || !n.ref) return;
     let swept = 0;
     for (const r of n.adjIn.sweepStale(fam === undefined ? undefined : this.inFamily(fam))) {
       this.locUpdate(r.slot, n.ref, r.pathId, undefined);
       swept++;
     }
-    if (n.adjIn.staleCount === 0) {
-      n.staleTimer?.cancel();
-      n.staleTimer = undefined;
-    }
+    if (n.adjIn.staleCount === 0) this.cancelStaleTimers(n);
     this.log('info', 'stale routes flushed', {
       peer: n.spec.name,
       why,
