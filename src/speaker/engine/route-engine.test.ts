@@ -261,11 +261,7 @@ const has = (attrs: PathAttribute[], kind: PathAttribute['kind']): boolean =>
   attrs.some((a) => a.kind === kind);
 
 test('eBGP → eBGP: our AS prepended, next hop self, LOCAL_PREF and received MED not passed on (RFC 4271 §5.1)', () => {
-  const { engine, peer, up, fib } = setup();
-  const a = peer('198.18.1.2', 65002);
-  const b = peer('198.18.2.2', 65003);
-  up(a, 65002, '198.18.1.1');
-  up(b, 65003, '198.18.2.1');
+  const { a, b, engine, fib } = twoPeers();
   engine.receiveUpdate(
     a.id,
     route(['198.18.100.0/24'], [65002, 64500], '198.18.1.2', [
@@ -387,11 +383,7 @@ test('withdrawals propagate and a better path replaces the best', () => {
 });
 
 test('RFC 7606 treat-as-withdraw removes the route', () => {
-  const { engine, peer, up } = setup();
-  const a = peer('198.18.1.2', 65002);
-  const b = peer('198.18.2.2', 65003);
-  up(a, 65002, '198.18.1.1');
-  up(b, 65003, '198.18.2.1');
+  const { a, b, engine } = twoPeers();
   engine.receiveUpdate(a.id, route(['198.18.100.0/24'], [65002], '198.18.1.2'));
   engine.receiveUpdate(a.id, {
     ...route(['198.18.100.0/24'], [65002], '198.18.1.2'),
@@ -420,22 +412,21 @@ const BOTH: [number, number][] = [
   [2, 1],
 ];
 
-/** Two peers, a and b, with sessions up for IPv4 and IPv6 unicast. */
-function dualStack() {
+/** Two peers, a (AS 65002) and b (AS 65003), with sessions up for `families`. */
+function twoPeers(families: [number, number][] = [[1, 1]]) {
   const s = setup();
   const a = s.peer('198.18.1.2', 65002);
   const b = s.peer('198.18.2.2', 65003);
-  s.up(a, 65002, '198.18.1.1', BOTH);
-  s.up(b, 65003, '198.18.2.1', BOTH);
+  s.up(a, 65002, '198.18.1.1', families);
+  s.up(b, 65003, '198.18.2.1', families);
   return { ...s, a, b };
 }
 
+/** The same with IPv4 and IPv6 unicast. */
+const dualStack = () => twoPeers(BOTH);
+
 test('graceful restart helper: stale routes keep forwarding, End-of-RIB flushes the unrefreshed', () => {
-  const { engine, peer, up, fib, clock } = setup();
-  const a = peer('198.18.1.2', 65002);
-  const b = peer('198.18.2.2', 65003);
-  up(a, 65002, '198.18.1.1');
-  up(b, 65003, '198.18.2.1');
+  const { a, b, engine, up, fib, clock } = twoPeers();
   engine.receiveUpdate(a.id, route(['198.18.100.0/24', '198.18.101.0/24'], [65002], '198.18.1.2'));
   engine.sessionDown(a.id, 'peer restarting', true);
   assert.equal(received(b).withdrawn.length, 0, 'stale routes must not be withdrawn');
@@ -519,11 +510,7 @@ test('graceful restart helper: a peer not back within its advertised restart tim
 });
 
 test('graceful restart helper: a peer back in time that never sends End-of-RIB: the stale-routes time bounds its stale routes', () => {
-  const { engine, peer, up, clock } = setup();
-  const a = peer('198.18.1.2', 65002);
-  const b = peer('198.18.2.2', 65003);
-  up(a, 65002, '198.18.1.1');
-  up(b, 65003, '198.18.2.1');
+  const { a, b, engine, up, clock } = twoPeers();
   engine.receiveUpdate(a.id, route(['198.18.100.0/24'], [65002], '198.18.1.2'));
   engine.sessionDown(a.id, 'peer restarting', true);
   clock.advance(60_000);
@@ -535,11 +522,7 @@ test('graceful restart helper: a peer back in time that never sends End-of-RIB: 
 });
 
 test('a session going down without graceful restart withdraws at once', () => {
-  const { engine, peer, up } = setup();
-  const a = peer('198.18.1.2', 65002);
-  const b = peer('198.18.2.2', 65003);
-  up(a, 65002, '198.18.1.1');
-  up(b, 65003, '198.18.2.1');
+  const { a, b, engine } = twoPeers();
   engine.receiveUpdate(a.id, route(['198.18.100.0/24'], [65002], '198.18.1.2'));
   engine.sessionDown(a.id, 'NOTIFICATION received', false);
   assert.deepEqual(received(b).withdrawn, ['198.18.100.0/24']);
@@ -614,11 +597,7 @@ test('static routes are originated with next hop self and an empty AS path to iB
 });
 
 test('route refresh re-sends the Adj-RIB-Out followed by End-of-RIB', () => {
-  const { engine, peer, up } = setup();
-  const a = peer('198.18.1.2', 65002);
-  const b = peer('198.18.2.2', 65003);
-  up(a, 65002, '198.18.1.1');
-  up(b, 65003, '198.18.2.1');
+  const { a, b, engine } = twoPeers();
   engine.receiveUpdate(a.id, route(['198.18.100.0/24', '198.18.101.0/24'], [65002], '198.18.1.2'));
   const before = b.sent.length;
   engine.receiveRouteRefresh(b.id, 1, 1);
@@ -842,11 +821,7 @@ test('restarting role: the deferral time ends selection deferral when a neighbor
 });
 
 test('export policy changed to reject-all and back: routes are withdrawn, then announced again', () => {
-  const { engine, peer, up } = setup();
-  const a = peer('198.18.1.2', 65002);
-  const b = peer('198.18.2.2', 65003);
-  up(a, 65002, '198.18.1.1');
-  up(b, 65003, '198.18.2.1');
+  const { a, b, engine } = twoPeers();
   engine.receiveUpdate(a.id, route(['198.18.100.0/24'], [65002], '198.18.1.2'));
   assert.ok(received(b).announced.has('198.18.100.0/24'));
   const rejectAll = compilePolicy({ default: 'reject' }, 'none');
