@@ -3,8 +3,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decideVerdict } from './nfqueue-verdict.js';
-import { NF_VERDICT } from './nfqueue-codec.js';
+import { ERRNO } from './libc.js';
+import { attrMap, splitMessages } from './netlink.js';
+import { decideVerdict, VerdictBatch } from './nfqueue-verdict.js';
+import { NF_VERDICT, NFQA, VERDICT_HDRLEN } from './nfqueue-codec.js';
 
 /** A queued packet as the pump hands it out: a view into a larger datagram buffer. */
 function queued(): { datagram: Uint8Array; packet: Uint8Array } {
@@ -88,4 +90,86 @@ test('the packet itself, marked unchanged: ACCEPT without a copy; shortened, the
     verdict: NF_VERDICT.DROP,
     injectFrom: 0,
   });
+});
+
+// ---- VerdictBatch ----------------------------------------------------------------------
+
+/** The (queue, id, verdict, payload length) of every verdict message in a datagram. */
+function verdictsIn(d: Uint8Array): string[] {
+  return [...splitMessages(d, true)].map((m) => {
+    const attrs = attrMap(m.payload.subarray(4)); // past the nfgenmsg
+    const hdr = new DataView(
+      attrs.get(NFQA.VERDICT_HDR)!.buffer,
+      attrs.get(NFQA.VERDICT_HDR)!.byteOffset,
+    );
+    const queue = new DataView(m.payload.buffer, m.payload.byteOffset).getUint16(2, false);
+    return `${queue}/${hdr.getUint32(4, false)}/${hdr.getUint32(0, false)}/${attrs.get(NFQA.PAYLOAD)?.length ?? 0}`;
+  });
+}
+
+const bv = (id: number, verdict: number = NF_VERDICT.ACCEPT) => ({
+  queue: 7,
+  id,
+  verdict,
+  to: 'peer' as const,
+  bytes: 60,
+  unchanged: false,
+});
+
+test('VerdictBatch: several verdicts in one send, in order, payloads with the rewritten ones', () => {
+  const b = new VerdictBatch();
+  const sends: string[][] = [];
+  assert.ok(b.add(bv(1), new Uint8Array(60)));
+  assert.ok(b.add(bv(2))); // unchanged: no copy
+  assert.ok(b.add(bv(3, NF_VERDICT.DROP)));
+  const sent: number[] = [];
+  b.flush(
+    (buf, len) => (sends.push(verdictsIn(buf.subarray(0, len))), 0),
+    (v) => sent.push(v.id),
+    () => assert.fail('nothing failed'),
+  );
+  assert.deepEqual(sends, [['7/1/1/60', '7/2/1/0', '7/3/0/0']]);
+  assert.deepEqual(sent, [1, 2, 3]);
+  assert.equal(b.count, 0);
+  const never = (): never => assert.fail('an empty batch sends nothing');
+  b.flush(never, never, never);
+});
+
+test('VerdictBatch: a failed send goes again verdict by verdict; the ones still failing are reported', () => {
+  const b = new VerdictBatch();
+  for (const id of [1, 2, 3]) b.add(bv(id));
+  const sends: string[][] = [];
+  const sent: number[] = [];
+  const failed: [number, number][] = [];
+  b.flush(
+    (buf, len) => {
+      const v = verdictsIn(buf.subarray(0, len));
+      sends.push(v);
+      if (v.length > 1) return -ERRNO.ENOBUFS; // the batch
+      return v[0] === '7/2/1/0' ? -ERRNO.EINVAL : 0;
+    },
+    (v) => sent.push(v.id),
+    (v, errno) => failed.push([v.id, errno]),
+  );
+  assert.deepEqual(sends, [
+    ['7/1/1/0', '7/2/1/0', '7/3/1/0'],
+    ['7/1/1/0'],
+    ['7/2/1/0'],
+    ['7/3/1/0'],
+  ]);
+  assert.deepEqual(sent, [1, 3]);
+  assert.deepEqual(failed, [[2, ERRNO.EINVAL]]);
+});
+
+test('VerdictBatch: a verdict that does not fit is refused, nothing added; after a flush it fits', () => {
+  const b = new VerdictBatch(VERDICT_HDRLEN + 1500 + 4);
+  assert.ok(b.add(bv(1), new Uint8Array(1500)));
+  assert.equal(b.add(bv(2), new Uint8Array(1500)), false);
+  assert.equal(b.count, 1);
+  b.flush(
+    () => 0,
+    () => undefined,
+    () => assert.fail('nothing failed'),
+  );
+  assert.ok(b.add(bv(2), new Uint8Array(1500)));
 });

@@ -34,16 +34,14 @@ import { ERRNO } from './libc.js';
 import { decodeError, NLMSG, splitMessages } from './netlink.js';
 import {
   decodePacket,
-  encodeVerdict,
   MAX_VERDICT_PAYLOAD,
   NF_VERDICT,
-  VERDICT_HDRLEN,
   NFQNL_MSG,
   nfqType,
   type QueuedPacket,
 } from './nfqueue-codec.js';
 import { NfQueueSocket, RawInjector } from './nfqueue.js';
-import { decideVerdict } from './nfqueue-verdict.js';
+import { decideVerdict, VerdictBatch, type BatchedVerdict } from './nfqueue-verdict.js';
 import { pollDevices, pollfdArray, TunDevice } from './tun.js';
 
 const data = workerData as PumpWorkerData;
@@ -224,23 +222,8 @@ function onQueued(p: QueuedPacket): void {
   if (emits && emits.length > d.injectFrom) injectEmits(emits, d.injectFrom);
 }
 
-/** A verdict in the batch: where its message is, and what to count once it is sent. */
-interface PendingVerdict {
-  queue: number;
-  id: number;
-  start: number;
-  end: number;
-  verdict: number;
-  to: Side;
-  bytes: number;
-  unchanged: boolean;
-}
-
 /** Room for the largest verdict (VERDICT_HDRLEN + 64 KiB payload) and then some. */
-const VBATCH_BYTES = 256 << 10;
-const vbatch = new Uint8Array(VBATCH_BYTES);
-let vlen = 0;
-const pending: PendingVerdict[] = [];
+const verdicts = new VerdictBatch(256 << 10);
 
 /** Adds a verdict to the batch (sending the batch first if it is full). */
 function queueVerdict(
@@ -257,51 +240,33 @@ function queueVerdict(
     stats[STAT.VERDICT_FALLBACKS]!++;
     return queueVerdict(p, NF_VERDICT.DROP, undefined, to);
   }
-  if (vlen + VERDICT_HDRLEN + (payload?.length ?? 0) + 4 > VBATCH_BYTES) flushVerdicts();
-  const len = encodeVerdict(vbatch.subarray(vlen), p.queue, p.id, verdict, payload);
   const unchanged = verdict === NF_VERDICT.ACCEPT && !payload;
-  pending.push({
-    queue: p.queue,
-    id: p.id,
-    start: vlen,
-    end: vlen + len,
-    verdict,
-    to,
-    bytes,
-    unchanged,
-  });
-  vlen += len;
+  const v = { queue: p.queue, id: p.id, verdict, to, bytes, unchanged };
+  if (verdicts.add(v, payload)) return;
+  flushVerdicts();
+  verdicts.add(v, payload);
 }
 
-/**
- * Sends the batch in one datagram. If the send fails (nothing of it was taken), each
- * verdict goes again on its own; one that still fails would leave its packet queued until
- * the socket closes (the kernel holds it, and the queue fills): a plain DROP goes for it
- * instead (TCP resends it), and that is counted.
- */
+/** Sends the batch; a verdict that cannot be sent gets a plain DROP instead (counted). */
 function flushVerdicts(): void {
-  if (vlen === 0) return;
   const q = nfq!;
-  const all = q.send(vbatch, vlen) === 0;
-  for (const v of pending) {
-    const r = all ? 0 : q.send(vbatch.subarray(v.start, v.end), v.end - v.start);
-    if (r === 0) {
+  verdicts.flush(
+    (buf, len) => q.send(buf, len),
+    (v) => {
       if (v.verdict === NF_VERDICT.ACCEPT) countAccepted(v);
-      continue;
-    }
-    stats[STAT.WRITE_ERRORS]!++;
-    stats[STAT.VERDICT_FALLBACKS]!++;
-    warn(q.errorFor(`verdict for packet ${v.id} of queue ${v.queue}`, -r).message);
-    const r2 = q.verdict(v.queue, v.id, NF_VERDICT.DROP);
-    if (r2 !== 0) {
-      warn(q.errorFor(`fallback DROP for packet ${v.id} of queue ${v.queue}`, -r2).message);
-    }
-  }
-  vlen = 0;
-  pending.length = 0;
+    },
+    (v, errno) => {
+      stats[STAT.WRITE_ERRORS]!++;
+      stats[STAT.VERDICT_FALLBACKS]!++;
+      warn(q.errorFor(`verdict for packet ${v.id} of queue ${v.queue}`, errno).message);
+      const r = q.verdict(v.queue, v.id, NF_VERDICT.DROP);
+      if (r !== 0)
+        warn(q.errorFor(`fallback DROP for packet ${v.id} of queue ${v.queue}`, -r).message);
+    },
+  );
 }
 
-function countAccepted(v: PendingVerdict): void {
+function countAccepted(v: BatchedVerdict): void {
   countTo(v.to, v.bytes);
   stats[v.to === 'peer' ? STAT.ACCEPTED_TO_PEER : STAT.ACCEPTED_TO_APP]!++;
   if (v.unchanged) stats[STAT.ACCEPTED_UNCHANGED]!++;
