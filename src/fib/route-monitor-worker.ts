@@ -12,6 +12,7 @@
 // dump, so a lost notification costs a resynchronisation, never a wrong mirror.
 
 import { parentPort, workerData } from 'node:worker_threads';
+import { monotonicMs as monoMs } from '../lib/clock.js';
 import { formatAddr } from '../lib/ip.js';
 import { ERRNO } from '../net/libc.js';
 import { NETLINK_ROUTE, NetlinkSocket } from './netlink-socket.js';
@@ -37,7 +38,6 @@ const data = workerData as MonitorWorkerData;
 const port = parentPort!;
 const stop = new Int32Array(data.stop);
 const exclude = new Set(data.excludeProtocols);
-const monoMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 interface Watch {
   readonly n: number;

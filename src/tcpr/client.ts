@@ -46,6 +46,7 @@
 
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect as tcpConnect, isIPv6, Socket, type Server } from 'node:net';
+import { monotonicMs } from '../lib/clock.js';
 import { formatAddr, parseAddr } from '../lib/ip.js';
 import { add32, sub32, type ConnectionSnapshot, type SavedState } from './connection.js';
 import {
@@ -681,7 +682,7 @@ export async function recoverConnection(
   let dialedAt = 0;
   let first = false;
   for (let attempt = 0; !socket && Date.now() < deadline; attempt++) {
-    dialedAt = performance.now();
+    dialedAt = monotonicMs();
     first = attempt === 0;
     try {
       socket = await tcpDial(
@@ -726,7 +727,7 @@ export async function recoverConnection(
     // RTO is 1 s) fixes the splice again. Otherwise (a lost answer re-sent, a retry, a
     // state-less splice after the answer) the state is read now, after the handshake.
     const a = r.s;
-    const spliced = first && performance.now() - dialedAt < SYN_RTO_MS / 2 && a.spliced;
+    const spliced = first && monotonicMs() - dialedAt < SYN_RTO_MS / 2 && a.spliced;
     // Before anything is written: seq − delta is where the new socket's output starts.
     const s = spliced ? a : await channel.query(ref);
     const writeOffset = sub32(sub32(s.seq, s.delta), rec.outBase);
