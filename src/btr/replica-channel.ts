@@ -384,6 +384,11 @@ export class ReplicaChannel implements FeedPort, FeedEvents {
       // Back after a fault: catch up before voting (voter.ts "Membership").
       this.slot = inc.vote.voter.addReplica(this.name, { voting: false });
       this.voting = false;
+    } else {
+      // Voting since the neighbour came up, with nothing to say until now: its empty
+      // output was no opinion, and must not make a steady majority against a replica that
+      // was merely faster (voter.ts "Membership").
+      inc.vote.voter.restartSteadiness(this.slot);
     }
     this.host.emit({
       type: 'replica-up',

@@ -401,6 +401,40 @@ test('a bootstrapping (non-voting) replica is never flagged; a voting one with e
   assert.deepEqual(faults(sink.events), [['d', 1]]);
 });
 
+test('a replica whose session just started is steady only T later: two slow ones make no majority against the fast master', () => {
+  // Master/slave, replicas a (master), b, c voting since the neighbour came up (t = 0).
+  const { clock, sink, voter } = setup(MS);
+  clock.advance(10);
+  voter.restartSteadiness(0); // t = 10: a's session up
+  voter.restartSteadiness(1); // b's too
+  voter.replicaOutput(0, 1, 'X'); // a, the master, sends X at once (output)
+  assert.deepEqual(sink.decisions, [{ key: 1, value: 'X', reason: 'master' }]);
+  clock.advance(40);
+  voter.restartSteadiness(2); // t = 50: c's session up, late
+  clock.advance(70);
+  // t = 120: b absent since 10 (steady), c absent since 50 (not steady): no steady
+  // majority, so a is not flagged. Without the restart c would count from t = 0.
+  const failovers = () =>
+    sink.events.filter((e) => e.type === 'master-changed' && e.why === 'fault');
+  assert.deepEqual(faults(sink.events), []);
+  voter.replicaOutput(1, 1, 'X'); // b catches up
+  voter.replicaOutput(2, 1, 'X'); // c too: unanimous
+  clock.advance(10 * T);
+  assert.deepEqual(faults(sink.events), []);
+  assert.deepEqual(failovers(), [], 'the master keeps its role');
+  assert.equal(voter.outputOf(1), 'X');
+});
+
+test('restartSteadiness: a real fault is still found, T after the restart', () => {
+  const { clock, sink, voter } = setup(CM);
+  voter.replicaOutput(0, 1, 'X');
+  voter.replicaOutput(1, 1, 'X'); // c absent
+  clock.advance(50);
+  voter.restartSteadiness(2); // t = 50: c's session up, and it never sends X
+  clock.advance(T); // t = 150: c steady absent since 50, a and b steady X
+  assert.deepEqual(faults(sink.events), [['c', 1]]);
+});
+
 test('master/slave: failoverAfter = 2 tolerates one flagged key', () => {
   const { clock, sink, voter } = setup({ kind: 'master-slave', failoverAfter: 2 });
   for (const r of [0, 1, 2]) voter.replicaOutput(r, 1, r === 0 ? 'BAD' : 'X');

@@ -53,7 +53,13 @@
 // output (absent on every key). A replica added with `voting: false` (bootstrapping from
 // the hypervisor's replayed history) is recorded but neither counted nor flagged until
 // `setVoting(slot, true)`. Adding a voter, removing a replica or changing who votes
-// re-votes every key (O(keys); these are rare events).
+// re-votes every key (O(keys); these are rare events). The replicas of a neighbour that
+// comes up vote from the start, with empty output, so that the first to answer is heard at
+// once; each one's output counts as steady only from its own session's start
+// (`restartSteadiness`): a replica still connecting, or slow to send its first table, must
+// not make a steady "absent" majority with another slow one against the fastest (seen:
+// BIRD starting 0.5 s late and FRR holding its first UPDATEs for about a second flagged the
+// master, which failed over and withdrew routes from the neighbour for a moment).
 //
 // Purity. No I/O, no wall clock: time comes from the injected Clock, and the only timer is
 // the one armed on it. Decisions and events are reported synchronously from `replicaOutput`,
@@ -512,6 +518,22 @@ export class Voter {
     this.faultyKeys[s] = 0;
     if (opts?.voting ?? true) this.setVoting(s, true);
     return s;
+  }
+
+  /**
+   * The replica's outputs count as steady only from now on: its session has just started,
+   * and the empty output it held until now (voting since the neighbour came up) was no
+   * opinion of its own. Keys in disagreement are checked again T from now.
+   */
+  restartSteadiness(replica: ReplicaId): void {
+    this.slotName(replica);
+    const now = this.clock.now();
+    const stride = this.stride;
+    for (let e = 0; e < this.used; e++) {
+      if (this.keys[e] === undefined) continue;
+      this.changed[e * stride + replica] = now;
+      if (this.disagree[e]! >= 0) this.schedule(e, now);
+    }
   }
 
   /** Remove a replica (killed, crashed, replaced); its outputs no longer count. */
