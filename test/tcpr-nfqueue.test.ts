@@ -108,6 +108,19 @@ class NfqStream {
     await this.app.exited;
   }
 
+  /** `times` kill -9s of the app at random points (300 ms + up to `spreadMs` apart, the
+   * random sequence from `seed`), each followed by a new app within 200 ms. */
+  async killAppRepeatedly(seed: number, times: number, spreadMs: number): Promise<void> {
+    const r = seededRandom(seed);
+    for (let k = 0; k < times; k++) {
+      await sleep(300 + r() * spreadMs);
+      assert.ok(!this.finished(), `streams finished after only ${k} kills: make them longer`);
+      await this.killApp();
+      await sleep(r() * 200);
+      this.spawnApp();
+    }
+  }
+
   peerResult(): { complete: number; results: PeerConnResult[] } | undefined {
     try {
       return JSON.parse(readFileSync(join(this.cfg.dir, 'peer-result.json'), 'utf8')) as never;
@@ -198,14 +211,7 @@ streamTest(
   'NFQUEUE: app kill -9 at random points, 5 times, data both ways, exact streams',
   { bytes: 6 << 20, seed: 31, timeoutMs: 90_000 },
   async (s, t) => {
-    const r = seededRandom(31);
-    for (let k = 0; k < 5; k++) {
-      await sleep(300 + r() * 900);
-      assert.ok(!s.finished(), `streams finished after only ${k} kills: make them longer`);
-      await s.killApp();
-      await sleep(r() * 200);
-      s.spawnApp();
-    }
+    await s.killAppRepeatedly(31, 5, 900);
     await s.checkExact();
     const st = s.pump.stats();
     t.diagnostic(`pump: ${JSON.stringify(st)}`);
@@ -239,14 +245,7 @@ streamTest(
   'NFQUEUE over IPv6 (ip6tables rules): app kill -9 3 times, exact streams',
   { bytes: 4 << 20, seed: 47, timeoutMs: 90_000, v: 'v6' },
   async (s) => {
-    const r = seededRandom(47);
-    for (let k = 0; k < 3; k++) {
-      await sleep(300 + r() * 700);
-      assert.ok(!s.finished(), `streams finished after only ${k} kills: make them longer`);
-      await s.killApp();
-      await sleep(r() * 200);
-      s.spawnApp();
-    }
+    await s.killAppRepeatedly(47, 3, 700);
     await s.checkExact();
     const st = s.pump.stats();
     // IPv6 packets went through the queues (the ip6tables rules), not around them.

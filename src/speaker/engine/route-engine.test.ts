@@ -212,6 +212,25 @@ function route6(prefixes: string[]): UpdateMessage {
   };
 }
 
+/** IPv6 unicast withdrawals in MP_UNREACH_NLRI; none: the family's End-of-RIB (RFC 4724 §2). */
+function unreach6(prefixes: string[]): UpdateMessage {
+  return {
+    type: 2,
+    withdrawn: [],
+    nlri: [],
+    attributes: [
+      {
+        kind: 'mp-unreach',
+        code: 15,
+        flags: ATTR_DEFAULT_FLAGS[15]!,
+        afi: 2,
+        safi: 1,
+        withdrawn: prefixes.map((p) => ({ prefix: parsePrefix(p)! })),
+      },
+    ],
+  };
+}
+
 function withdraw(prefixes: string[]): UpdateMessage {
   return {
     type: 2,
@@ -453,21 +472,7 @@ test("graceful restart helper: one family's End-of-RIB sweeps that family only (
   engine.receiveUpdate(a.id, { type: 2, withdrawn: [], nlri: [], attributes: [] }); // IPv4 EoR
   assert.deepEqual(received(b).withdrawn, ['198.18.101.0/24'], 'the IPv6 routes wait');
   engine.receiveUpdate(a.id, route6(['2001:db8:100::/48']));
-  engine.receiveUpdate(a.id, {
-    type: 2,
-    withdrawn: [],
-    nlri: [],
-    attributes: [
-      {
-        kind: 'mp-unreach',
-        code: 15,
-        flags: ATTR_DEFAULT_FLAGS[15]!,
-        afi: 2,
-        safi: 1,
-        withdrawn: [],
-      },
-    ],
-  });
+  engine.receiveUpdate(a.id, unreach6([])); // IPv6 End-of-RIB
   assert.deepEqual(received(b).withdrawn, ['198.18.101.0/24', '2001:db8:101::/48']);
 });
 
@@ -560,21 +565,7 @@ test('IPv6 routes travel in MP_REACH_NLRI with our IPv6 address as next hop to e
   assert.ok(got);
   assert.equal(nextHopOf(got), '2001:db8:2::1');
   assert.deepEqual(asPathOf(got), [65001, 65002]);
-  engine.receiveUpdate(a.id, {
-    type: 2,
-    withdrawn: [],
-    nlri: [],
-    attributes: [
-      {
-        kind: 'mp-unreach',
-        code: 15,
-        flags: ATTR_DEFAULT_FLAGS[15]!,
-        afi: 2,
-        safi: 1,
-        withdrawn: [{ prefix: parsePrefix('2001:db8:100::/48')! }],
-      },
-    ],
-  });
+  engine.receiveUpdate(a.id, unreach6(['2001:db8:100::/48']));
   assert.deepEqual(received(b).withdrawn, ['2001:db8:100::/48']);
 });
 
