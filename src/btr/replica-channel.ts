@@ -198,7 +198,8 @@ export class ReplicaChannel implements FeedPort, FeedEvents {
    */
   attach(inc: NeighborIncarnation): void {
     this.inc = inc;
-    this.slot = inc.vote.voter.addReplica(this.name);
+    // Voting at once, silent until its session is up (voter.ts "Membership").
+    this.slot = inc.vote.voter.addReplica(this.name, { silent: true });
     this.voting = true;
     this.feed = inc.replicator.addFeed(this.name, this, this, this.spec.delay);
     this.state = 'waiting';

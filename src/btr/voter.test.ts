@@ -425,6 +425,27 @@ test('a replica whose session just started is steady only T later: two slow ones
   assert.equal(voter.outputOf(1), 'X');
 });
 
+test('a silent replica (its session not up yet) is counted but never steady nor flagged, until restartSteadiness', () => {
+  const clock = new ManualClock(0);
+  const sink = new RecordingSink();
+  const voter = new Voter({ strategy: CM, clock, steadyMs: T, sink });
+  for (const n of ['a', 'b', 'c']) voter.addReplica(n, { silent: true });
+  voter.restartSteadiness(0);
+  voter.restartSteadiness(1);
+  voter.replicaOutput(0, 1, 'X');
+  voter.replicaOutput(1, 1, 'X'); // X: 2 of 3, output
+  assert.equal(voter.outputOf(1), 'X');
+  clock.advance(10 * T); // c still connecting: absent, but silent
+  assert.deepEqual(faults(sink.events), []);
+  const c = voter.disagreements()[0]?.replicas.find((r) => r.name === 'c');
+  assert.equal(c?.steady, false, 'status shows the silent replica as not steady');
+  voter.restartSteadiness(2); // t = 1000: c's session up; it never sends X
+  clock.advance(T - 1);
+  assert.deepEqual(faults(sink.events), []);
+  clock.advance(1); // t = 1100
+  assert.deepEqual(faults(sink.events), [['c', 1]]);
+});
+
 test('restartSteadiness: a real fault is still found, T after the restart', () => {
   const { clock, sink, voter } = setup(CM);
   voter.replicaOutput(0, 1, 'X');

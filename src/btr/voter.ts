@@ -54,10 +54,11 @@
 // the hypervisor's replayed history) is recorded but neither counted nor flagged until
 // `setVoting(slot, true)`. Adding a voter, removing a replica or changing who votes
 // re-votes every key (O(keys); these are rare events). The replicas of a neighbour that
-// comes up vote from the start, with empty output, so that the first to answer is heard at
-// once; each one's output counts as steady only from its own session's start
-// (`restartSteadiness`): a replica still connecting, or slow to send its first table, must
-// not make a steady "absent" majority with another slow one against the fastest (seen:
+// comes up vote from the start, with empty output (added `silent`: counted, but neither
+// steady nor flagged), so that the first to answer is heard at once; each one's output
+// counts as steady only from its own session's start (`restartSteadiness`): a replica
+// still connecting must not be flagged for it, nor, slow to send its first table, make a
+// steady "absent" majority with another slow one against the fastest (seen:
 // BIRD starting 0.5 s late and FRR holding its first UPDATEs for about a second flagged the
 // master, which failed over and withdrew routes from the neighbour for a moment).
 //
@@ -227,6 +228,8 @@ export class Voter {
   // Replicas.
   private readonly names: (string | undefined)[];
   private readonly isVoting: Uint8Array;
+  /** Voting, but nothing it holds is steady yet (addReplica `silent`, restartSteadiness). */
+  private readonly silent: Uint8Array;
   private readonly votingSlots: Int32Array;
   private nVoting = 0;
   private need = 1;
@@ -282,6 +285,7 @@ export class Voter {
     this.pushedDue = new Float64Array(this.cap);
     this.names = new Array<string | undefined>(max).fill(undefined);
     this.isVoting = new Uint8Array(max);
+    this.silent = new Uint8Array(max);
     this.votingSlots = new Int32Array(max);
     this.faultyKeys = new Int32Array(max);
   }
@@ -369,14 +373,15 @@ export class Voter {
     const changed = this.changed;
     const T = this.T;
     const majority = (n >>> 1) + 1;
+    const silent = this.silent;
     for (let a = 0; a < n; a++) {
       const sa = vs[a]!;
-      if (changed[base + sa]! + T > now) continue;
+      if (changed[base + sa]! + T > now || silent[sa] === 1) continue;
       const v = vals[base + sa];
       let c = 1;
       for (let b = a + 1; b < n; b++) {
         const sb = vs[b]!;
-        if (vals[base + sb] === v && changed[base + sb]! + T <= now) c++;
+        if (vals[base + sb] === v && changed[base + sb]! + T <= now && silent[sb] === 0) c++;
       }
       if (c >= majority) return v;
     }
@@ -401,7 +406,11 @@ export class Voter {
       const v = vals[base + s];
       if (v === m) {
         if ((this.flagged[e]! & bit) !== 0) this.unflag(e, s, 'agrees', now);
-      } else if ((this.flagged[e]! & bit) === 0 && changed[base + s]! + T <= now) {
+      } else if (
+        (this.flagged[e]! & bit) === 0 &&
+        changed[base + s]! + T <= now &&
+        this.silent[s] === 0
+      ) {
         this.flag(e, s, v, m, now);
       }
     }
@@ -505,7 +514,10 @@ export class Voter {
    * of the vote (bootstrapping) until `setVoting`. Under master/slave the first voting
    * replica becomes the master, until a lower slot votes (see the header).
    */
-  addReplica(name: string, opts?: { readonly voting?: boolean }): ReplicaId {
+  addReplica(
+    name: string,
+    opts?: { readonly voting?: boolean; readonly silent?: boolean },
+  ): ReplicaId {
     const s = this.names.indexOf(undefined);
     if (s < 0) throw new RangeError(`all ${this.stride} replica slots are in use`);
     this.names[s] = name;
@@ -516,6 +528,7 @@ export class Voter {
       this.changed[e * stride + s] = now;
     }
     this.faultyKeys[s] = 0;
+    this.silent[s] = opts?.silent ? 1 : 0;
     if (opts?.voting ?? true) this.setVoting(s, true);
     return s;
   }
@@ -523,10 +536,11 @@ export class Voter {
   /**
    * The replica's outputs count as steady only from now on: its session has just started,
    * and the empty output it held until now (voting since the neighbour came up) was no
-   * opinion of its own. Keys in disagreement are checked again T from now.
+   * opinion of its own. Ends `silent`. Keys in disagreement are checked again T from now.
    */
   restartSteadiness(replica: ReplicaId): void {
     this.slotName(replica);
+    this.silent[replica] = 0;
     const now = this.clock.now();
     const stride = this.stride;
     for (let e = 0; e < this.used; e++) {
@@ -835,7 +849,7 @@ export class Voter {
           name,
           value: this.vals[base + s],
           since: this.changed[base + s]!,
-          steady: this.changed[base + s]! + this.T <= now,
+          steady: this.changed[base + s]! + this.T <= now && this.silent[s] === 0,
           faulty: (this.flagged[e]! & (1 << s)) !== 0,
         });
       }
