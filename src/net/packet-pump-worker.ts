@@ -448,6 +448,7 @@ async function main(): Promise<void> {
       filter = await loadFilter(ctx);
       // Packets that arrived while the second queue was being bound.
       for (const payload of nfq.backlog.splice(0)) onQueued(decodePacket(payload));
+      flushVerdicts(); // not held until the next packet arrives
       port.on('message', (m: ControlMessage) => void onControl(m));
       post({ type: 'ready' });
       run(queueStep());
