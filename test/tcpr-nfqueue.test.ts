@@ -18,6 +18,7 @@ import { dirname, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { TcprTopology, TCPR_ADDRESSES } from '../src/lab/tcpr-topology.js';
+import type { LabNode } from '../src/lab/lab.js';
 import type { ManagedProcess } from '../src/net/process.js';
 import type { Pump } from '../src/net/packet-pump.js';
 import { seededRandom } from '../src/lib/random.js';
@@ -161,22 +162,19 @@ class NfqStream {
   }
 
   /** The peer's kernel TCP states of the stream's connection (ss in the peer namespace). */
-  async peerSocketStates(): Promise<string[]> {
-    const r = await this.topo.exec(this.topo.peer!, 'ss', [
-      '-tanH',
-      `( sport = :${this.cfg.peerPort} and dport = :${this.cfg.appBasePort} )`,
-    ]);
-    return r.stdout
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .map((l) => l.trim().split(/\s+/)[0]!);
+  peerSocketStates(): Promise<string[]> {
+    return this.socketStates(this.topo.peer!, this.cfg.peerPort, this.cfg.appBasePort);
   }
 
   /** The app namespace's TCP states of the stream's 4-tuple. */
-  async appSocketStates(): Promise<string[]> {
-    const r = await this.topo.exec(this.topo.app!, 'ss', [
+  appSocketStates(): Promise<string[]> {
+    return this.socketStates(this.topo.app!, this.cfg.appBasePort, this.cfg.peerPort);
+  }
+
+  private async socketStates(node: LabNode, sport: number, dport: number): Promise<string[]> {
+    const r = await this.topo.exec(node, 'ss', [
       '-tanH',
-      `( sport = :${this.cfg.appBasePort} and dport = :${this.cfg.peerPort} )`,
+      `( sport = :${sport} and dport = :${dport} )`,
     ]);
     return r.stdout
       .split('\n')

@@ -113,7 +113,6 @@ const bv = (id: number, verdict: number = NF_VERDICT.ACCEPT) => ({
   verdict,
   to: 'peer' as const,
   bytes: 60,
-  unchanged: false,
 });
 
 test('VerdictBatch: several verdicts in one send, in order, payloads with the rewritten ones', () => {

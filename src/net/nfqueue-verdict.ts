@@ -43,14 +43,18 @@ export function decideVerdict(
     : { verdict: NF_VERDICT.ACCEPT, payload: first.packet, injectFrom: 1 };
 }
 
-/** A verdict in a batch, and what its sender counts once it went out. */
+/** A verdict for a batch, and what its sender counts once it went out. */
 export interface BatchedVerdict {
   queue: number;
   id: number;
   verdict: number;
-  /** ACCEPT: the side the packet goes to, its length, and whether it went without a copy. */
+  /** ACCEPT: the side the packet goes to and its length. */
   to: Side;
   bytes: number;
+}
+
+/** A verdict as the batch reports it: `unchanged`, an ACCEPT that carried no copy. */
+export interface SentVerdict extends BatchedVerdict {
   unchanged: boolean;
 }
 
@@ -62,7 +66,7 @@ export interface BatchedVerdict {
 export class VerdictBatch {
   private readonly buf: Uint8Array;
   private len = 0;
-  private readonly entries: (BatchedVerdict & { start: number; end: number })[] = [];
+  private readonly entries: (SentVerdict & { start: number; end: number })[] = [];
 
   /** `size` must hold the largest verdict (VERDICT_HDRLEN + a 64 KiB payload). */
   constructor(size = 256 << 10) {
@@ -86,7 +90,7 @@ export class VerdictBatch {
       verdict: v.verdict,
       to: v.to,
       bytes: v.bytes,
-      unchanged: v.unchanged,
+      unchanged: v.verdict === NF_VERDICT.ACCEPT && !payload,
       start,
       end: this.len,
     });
@@ -101,8 +105,8 @@ export class VerdictBatch {
    */
   flush(
     send: (buf: Uint8Array, len: number) => number,
-    sent: (v: BatchedVerdict) => void,
-    failed: (v: BatchedVerdict, errno: number) => void,
+    sent: (v: SentVerdict) => void,
+    failed: (v: SentVerdict, errno: number) => void,
   ): void {
     if (this.len === 0) return;
     const all = send(this.buf, this.len) === 0;

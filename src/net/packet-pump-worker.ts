@@ -41,7 +41,7 @@ import {
   type QueuedPacket,
 } from './nfqueue-codec.js';
 import { NfQueueSocket, RawInjector } from './nfqueue.js';
-import { decideVerdict, VerdictBatch, type BatchedVerdict } from './nfqueue-verdict.js';
+import { decideVerdict, VerdictBatch, type SentVerdict } from './nfqueue-verdict.js';
 import { pollDevices, pollfdArray, TunDevice } from './tun.js';
 
 const data = workerData as PumpWorkerData;
@@ -240,8 +240,7 @@ function queueVerdict(
     stats[STAT.VERDICT_FALLBACKS]!++;
     return queueVerdict(p, NF_VERDICT.DROP, undefined, to);
   }
-  const unchanged = verdict === NF_VERDICT.ACCEPT && !payload;
-  const v = { queue: p.queue, id: p.id, verdict, to, bytes, unchanged };
+  const v = { queue: p.queue, id: p.id, verdict, to, bytes };
   if (verdicts.add(v, payload)) return;
   flushVerdicts();
   verdicts.add(v, payload);
@@ -249,27 +248,25 @@ function queueVerdict(
 
 /** Sends the batch; a verdict that cannot be sent gets a plain DROP instead (counted). */
 function flushVerdicts(): void {
-  const q = nfq!;
-  verdicts.flush(
-    (buf, len) => q.send(buf, len),
-    (v) => {
-      if (v.verdict === NF_VERDICT.ACCEPT) countAccepted(v);
-    },
-    (v, errno) => {
-      stats[STAT.WRITE_ERRORS]!++;
-      stats[STAT.VERDICT_FALLBACKS]!++;
-      warn(q.errorFor(`verdict for packet ${v.id} of queue ${v.queue}`, errno).message);
-      const r = q.verdict(v.queue, v.id, NF_VERDICT.DROP);
-      if (r !== 0)
-        warn(q.errorFor(`fallback DROP for packet ${v.id} of queue ${v.queue}`, -r).message);
-    },
-  );
+  verdicts.flush(sendVerdicts, verdictSent, verdictFailed);
 }
 
-function countAccepted(v: BatchedVerdict): void {
+const sendVerdicts = (buf: Uint8Array, len: number): number => nfq!.send(buf, len);
+
+function verdictSent(v: SentVerdict): void {
+  if (v.verdict !== NF_VERDICT.ACCEPT) return;
   countTo(v.to, v.bytes);
   stats[v.to === 'peer' ? STAT.ACCEPTED_TO_PEER : STAT.ACCEPTED_TO_APP]!++;
   if (v.unchanged) stats[STAT.ACCEPTED_UNCHANGED]!++;
+}
+
+function verdictFailed(v: SentVerdict, errno: number): void {
+  const q = nfq!;
+  stats[STAT.WRITE_ERRORS]!++;
+  stats[STAT.VERDICT_FALLBACKS]!++;
+  warn(q.errorFor(`verdict for packet ${v.id} of queue ${v.queue}`, errno).message);
+  const r = q.verdict(v.queue, v.id, NF_VERDICT.DROP);
+  if (r !== 0) warn(q.errorFor(`fallback DROP for packet ${v.id} of queue ${v.queue}`, -r).message);
 }
 
 /** Reads and filters up to `batch` packets from one side (fewer when its queue empties). */

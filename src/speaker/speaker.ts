@@ -22,6 +22,7 @@ import {
   capEnhancedRouteRefresh,
   capFourOctetAs,
   capGracefulRestart,
+  GR_FLAGS,
   capMultiprotocol,
   capRouteRefresh,
   describeNotification,
@@ -129,10 +130,6 @@ function famName(afi: number, safi: number): string {
   return `${afi === AFI.IPv4 ? 'ipv4' : afi === AFI.IPv6 ? 'ipv6' : `afi${afi}`}-${safi === 1 ? 'unicast' : safi === 2 ? 'multicast' : `safi${safi}`}`;
 }
 
-/** RFC 4724 §3: Restart State (R) flag and per-family Forwarding State (F) flag. */
-const GR_RESTART_STATE = 0x8;
-const GR_FORWARDING_STATE = 0x80;
-
 /** The capabilities of our OPEN for a neighbour (RFC 5492). */
 export function capabilitiesFor(
   n: NeighborConfig,
@@ -148,9 +145,9 @@ export function capabilitiesFor(
         n.families.map((f) => ({
           afi: f.afi,
           safi: f.safi,
-          flags: restarting ? GR_FORWARDING_STATE : 0,
+          flags: restarting ? GR_FLAGS.FORWARDING_STATE : 0,
         })),
-        restarting ? GR_RESTART_STATE : 0,
+        restarting ? GR_FLAGS.RESTART_STATE : 0,
       ),
     );
   }

@@ -578,7 +578,7 @@ export class TcprBgpSessions implements SessionHooks {
       this.o.log.warn('incoming connection not protected by TCPR (an address it does not map)', {
         peer: n.key,
         remote: `${t.remote.address}:${t.remote.port}`,
-        error: e instanceof Error ? e.message : String(e),
+        error: e.message,
       });
       return t;
     }

@@ -166,6 +166,9 @@ export const capFourOctetAs = (asn: number): Capability => ({
 export const capAddPath = (
   families: readonly { afi: number; safi: number; sendReceive: number }[],
 ): Capability => ({ kind: 'add-path', code: CAP.ADD_PATH, families });
+/** RFC 4724 §3: the Restart State (R) flag, and each family's Forwarding State (F) flag. */
+export const GR_FLAGS = { RESTART_STATE: 0x8, FORWARDING_STATE: 0x80 } as const;
+
 export const capGracefulRestart = (
   restartTime: number,
   families: readonly { afi: number; safi: number; flags: number }[],

@@ -49,6 +49,7 @@ import {
   ATTR_DEFAULT_FLAGS,
   ERR,
   ERR_CEASE,
+  GR_FLAGS,
   SAFI,
   effectiveAsPath,
   findAttribute,
@@ -271,8 +272,6 @@ const famKey = (afi: number, safi: number): number => (afi << 8) | safi;
 const famName = (fam: number): string => `afi ${fam >> 8} safi ${fam & 0xff}`;
 /** Changed prefixes that trigger an export run at once instead of at the end of the burst. */
 const FLUSH_AT = 1024;
-/** Graceful-restart capability, per family: forwarding state preserved (RFC 4724 §3). */
-const GR_FORWARDING_PRESERVED = 0x80;
 const IPV4_UNICAST = famKey(AFI.IPv4, SAFI.UNICAST);
 const IPV6_UNICAST = famKey(AFI.IPv6, SAFI.UNICAST);
 
@@ -494,7 +493,7 @@ export class RouteEngine {
     if (!gr) return this.sweepStale(n, 'session up again without graceful restart');
     const kept = new Set(
       gr.families
-        .filter((f) => (f.flags & GR_FORWARDING_PRESERVED) !== 0)
+        .filter((f) => (f.flags & GR_FLAGS.FORWARDING_STATE) !== 0)
         .map((f) => famKey(f.afi, f.safi))
         .filter((f) => n.families.has(f)),
     );
