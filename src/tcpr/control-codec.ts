@@ -447,7 +447,12 @@ function getSnapshot(r: Reader): ConnectionSnapshot {
   peer.haveFin = (f & 16) !== 0;
   peer.haveAck = (f & 32) !== 0;
   return {
-    ...saved,
+    // Spelled out, not spread: see connection.ts snapshot().
+    internalAddr: saved.internalAddr,
+    externalAddr: saved.externalAddr,
+    peerAddr: saved.peerAddr,
+    port: saved.port,
+    hard: saved.hard,
     delta,
     ack,
     fin,
