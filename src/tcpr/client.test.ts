@@ -184,6 +184,23 @@ test("prepare(): the exchanges' and the updates' sockets are bound and connected
   }
 });
 
+test('prepare() leaves no TCP socket or listener of its own behind (its warm-up connection)', async () => {
+  // TCP sockets this process owns, as the kernel lists them (TIME-WAIT has no owner).
+  const owned = (): string[] =>
+    String(spawnSync('ss', ['-Htanp']).stdout)
+      .split('\n')
+      .filter((l) => l.includes(`pid=${process.pid},`));
+  const before = owned();
+  const ch = new TcprChannel({ address: '127.0.0.1', port: 9 });
+  try {
+    await ch.prepare();
+    await new Promise((res) => setTimeout(res, 50));
+    assert.deepEqual(owned(), before);
+  } finally {
+    ch.close();
+  }
+});
+
 test('prepare() resolves when a socket cannot be bound; the request then says why', async () => {
   const ch = new TcprChannel({ address: '127.0.0.1', port: 9, localAddress: '198.18.255.254' });
   try {
