@@ -334,11 +334,12 @@ export class NetlinkFib implements Fib {
       scope: RT_SCOPE.UNIVERSE,
       type: RTN.UNICAST,
       dst: p.addr,
-      ...(r.metric !== undefined ? { priority: r.metric } : {}),
-      nextHops: r.nextHops.map((h) => ({
-        ...(h.gateway.length === width ? { gateway: h.gateway } : { via: h.gateway }),
-        ...(h.ifindex !== undefined ? { ifindex: h.ifindex } : {}),
-      })),
+      priority: r.metric, // encodeRoute skips undefined fields
+      nextHops: r.nextHops.map((h) =>
+        h.gateway.length === width
+          ? { gateway: h.gateway, via: undefined, ifindex: h.ifindex }
+          : { gateway: undefined, via: h.gateway, ifindex: h.ifindex },
+      ),
     };
     const flags = NLM_F.REQUEST | NLM_F.CREATE | (c.op === 'add' ? NLM_F.EXCL : NLM_F.REPLACE);
     encodeRoute(this.w, RTM.NEWROUTE, flags, seq, msg);

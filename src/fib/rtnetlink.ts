@@ -269,17 +269,20 @@ export function decodeRoute(p: Uint8Array): RouteMsg | undefined {
   }
   const dst = a.get(RTA.DST)?.slice();
   const priority = u32Of(a.get(RTA.PRIORITY));
-  return {
+  // Optional fields are set after the literal, not spread into it (V8: a spread that adds
+  // properties is slow).
+  const r: { -readonly [K in keyof RouteMsg]: RouteMsg[K] } = {
     family: p[0]!,
     dstLen: p[1]!,
     table,
     protocol: p[5]!,
     scope: p[6]!,
     type: p[7]!,
-    ...(dst ? { dst } : {}),
-    ...(priority !== undefined ? { priority } : {}),
     nextHops,
   };
+  if (dst) r.dst = dst;
+  if (priority !== undefined) r.priority = priority;
+  return r;
 }
 
 function hop(
@@ -287,9 +290,9 @@ function hop(
   via: Uint8Array | undefined,
   ifindex: number | undefined,
 ): RouteNextHop {
-  return {
-    ...(gateway ? { gateway } : {}),
-    ...(via ? { via } : {}),
-    ...(ifindex ? { ifindex } : {}),
-  };
+  const h: { gateway?: Uint8Array; via?: Uint8Array; ifindex?: number } = {};
+  if (gateway) h.gateway = gateway;
+  if (via) h.via = via;
+  if (ifindex) h.ifindex = ifindex;
+  return h;
 }

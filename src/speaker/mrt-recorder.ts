@@ -41,7 +41,14 @@ export class MrtRecorder {
   message(s: RecorderSession, bytes: Uint8Array, local: boolean): void {
     const t = this.wallTime();
     const sec = Math.floor(t);
-    this.log.message(sec, Math.floor((t - sec) * 1e6), { ...s, message: bytes, local });
+    this.log.message(sec, Math.floor((t - sec) * 1e6), {
+      peerAs: s.peerAs,
+      localAs: s.localAs,
+      peerAddress: s.peerAddress,
+      localAddress: s.localAddress,
+      message: bytes,
+      local,
+    });
   }
 
   stateChange(s: RecorderSession, from: string, to: string): void {
