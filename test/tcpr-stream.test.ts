@@ -32,6 +32,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 interface Run {
   kills: number;
   pumpRestarts: number;
+  /** Dead app sockets the pumps probed (filter stats, summed over the pumps). */
+  probes: number;
   ms: number;
   bytes: number;
 }
@@ -49,6 +51,8 @@ async function streamRun(
     gapMs: [number, number];
     /** See StreamConfig.crashAfterPersist; the app is restarted once it has died so. */
     crashAfterPersist?: number;
+    /** When both die: the pump first, so the app dies while nothing forwards its FIN. */
+    pumpFirst?: boolean;
   },
   log: (s: string) => void,
 ): Promise<Run> {
@@ -110,6 +114,7 @@ async function streamRun(
     const r = rng(opts.seed);
     let kills = 0;
     let pumpRestarts = 0;
+    let probes = 0;
     let n = 0;
     while (kills < opts.appKills || pumpRestarts < opts.pumpKills) {
       await sleep(opts.gapMs[0] + r() * (opts.gapMs[1] - opts.gapMs[0]));
@@ -117,13 +122,19 @@ async function streamRun(
       const killApp = kills < opts.appKills && (pumpRestarts >= opts.pumpKills || r() < 0.5);
       const killPump =
         pumpRestarts < opts.pumpKills && (!killApp || opts.appKills === opts.pumpKills);
+      const stopPump = async (): Promise<void> => {
+        const st = await pump.call<{ filter: { probes: number } }>('stats');
+        probes += st.filter.probes;
+        await pump.stop();
+      };
+      if (killPump && opts.pumpFirst) await stopPump();
       if (killApp) {
         app.kill('SIGKILL');
         await app.exited;
         kills++;
       }
       if (killPump) {
-        await pump.stop();
+        if (!opts.pumpFirst) await stopPump();
         await sleep(50 + r() * 300);
         pump = await topo.startPump({ filter });
         pumpRestarts++;
@@ -170,7 +181,8 @@ async function streamRun(
     log(
       `${cfg.connections} connection(s), ${cfg.appBytes} bytes each way each, ${kills} app kills, ${pumpRestarts} pump restarts, ${ms} ms; pump ${JSON.stringify(pump.stats().toPeer)}`,
     );
-    return { kills, pumpRestarts, ms, bytes: cfg.appBytes };
+    probes += (await pump.call<{ filter: { probes: number } }>('stats')).filter.probes;
+    return { kills, pumpRestarts, probes, ms, bytes: cfg.appBytes };
   } finally {
     await Promise.all(procs.map((p) => p.stop(500).catch(() => undefined)));
     await topo.destroy();
@@ -309,6 +321,24 @@ test('app and middlebox killed together 5 times', { skip, timeout: 90_000 }, asy
   );
   assert.equal(r.kills, 5);
 });
+
+// The app dies while the pump is down (fail closed): its FIN never gets out and its socket
+// stays in FIN-WAIT-1, holding the 4-tuple for minutes. The new pump knows nothing of that
+// socket; the new app's reconnect fails on it, marks the connection failed, and TCPR probes
+// the socket and resets it at the ACK the probe draws (docs/tcpr.md, "Decisions").
+test(
+  'app killed while the middlebox is down, 3 times: its orphaned socket is probed and reset',
+  { skip, timeout: 90_000 },
+  async (t) => {
+    const r = await streamRun(
+      { bytes: 6 << 20, seed: 19, appKills: 3, pumpKills: 3, gapMs: [500, 1200], pumpFirst: true },
+      (s) => t.diagnostic(s),
+    );
+    t.diagnostic(`${r.probes} probe(s) of a dead app socket`);
+    assert.equal(r.kills, 3);
+    assert.ok(r.probes >= 1, 'at least one orphan was probed (the others died by RST)');
+  },
+);
 
 test(
   'server-side app (accepts; recovers by connecting): kill -9 5 times',

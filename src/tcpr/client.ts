@@ -54,6 +54,7 @@ import {
   type Server,
 } from 'node:net';
 import { monotonicMs } from '../lib/clock.js';
+import { sleep } from '../net/wait.js';
 import { formatAddr, parseAddr } from '../lib/ip.js';
 import {
   add32,
@@ -82,6 +83,8 @@ const SPARES = 2;
 const IDLE_MS = 2;
 /** Used sockets left open until then, at most. */
 const MAX_RETIRED = 32;
+/** Resets of a socket holding a recovering connection's 4-tuple before giving up. */
+const HOLDER_RESETS = 10;
 /** `prepare`'s warm-up gives up on its loopback connection after this long. */
 const WARM_UP_MAX_MS = 200;
 
@@ -698,6 +701,7 @@ export async function recoverConnection(
   let lastErr: unknown;
   let dialedAt = 0;
   let first = false;
+  let holderResets = 0;
   for (let attempt = 0; !socket && Date.now() < deadline; attempt++) {
     dialedAt = monotonicMs();
     first = attempt === 0;
@@ -716,11 +720,17 @@ export async function recoverConnection(
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EADDRNOTAVAIL' || code === 'EADDRINUSE') {
         // A socket still holds the 4-tuple: the dead incarnation's (TCPR never saw it die),
-        // marked failed, TCPR resets it before it answers; once, and only if allowed.
-        if (attempt > 0 || o.resetHolder === false) break;
+        // marked failed; only if allowed. TCPR resets it before it answers if it knows
+        // that socket's receive window; if not (TCPR restarted since: the app died while
+        // it was down, and its FIN-WAIT-1 orphan would hold the 4-tuple for minutes) it
+        // probes the socket, whose answer TCPR resets: a round trip later, so the connect
+        // is retried a few times, backing off (1, 2, 4 … 512 ms).
+        if (o.resetHolder === false || holderResets >= HOLDER_RESETS) break;
         if (marked && 'e' in (await marked)) break;
+        if (holderResets > 0) await sleep(2 ** (holderResets - 1));
+        holderResets++;
         await channel.updateAndQuery(ref, { failed: true }).catch(() => undefined);
-      } else await new Promise((res) => setTimeout(res, 50));
+      } else await sleep(50);
     }
   }
   // Until the socket is handed over, its errors are ours: a peer that reset the connection

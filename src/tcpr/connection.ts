@@ -247,6 +247,30 @@ export function fakeSynAck(c: Connection): Uint8Array {
   });
 }
 
+/**
+ * A probe of the app's dead socket when TCPR does not know where its receive window is
+ * (an entry restored after TCPR's own restart has never seen the app): one byte at the
+ * checkpoint − 1, which that socket has received, so its stack answers with an ACK of its
+ * rcv_nxt (a duplicate ACK for old data, or a challenge ACK if it finds our ACK field
+ * unacceptable; data is not rate-limited), and TCPR's failed path answers that ACK with
+ * the exact reset. If the socket has received less (it cannot: the checkpoint is input
+ * the app had read), the byte is new data and a closed socket aborts itself (RFC 1122
+ * 4.2.2.13).
+ */
+export function probeApp(c: Connection): Uint8Array {
+  return buildSegment({
+    src: c.peerAddr,
+    dst: c.internalAddr,
+    srcPort: c.hard.peerPort,
+    dstPort: c.port,
+    seq: sub32(c.hard.ack, 1),
+    ack: c.peer.haveAck ? add32(c.peer.ack, c.delta) : 0,
+    flags: TCP_FLAG.ACK,
+    window: 0,
+    payload: new Uint8Array(1),
+  });
+}
+
 /** §2.4c: RST to the app's dead socket; `seq` must be that socket's rcv_nxt. */
 export function resetToApp(c: Connection, seq: number): Uint8Array {
   return buildSegment({

@@ -858,6 +858,38 @@ test('kill over the side channel: RST to the app, peer traffic held, recovery cl
   one(fromPeer(n, { seq: plus(PEER_ISN, 1), ack: plus(APP_ISN, 1), flags: 'A' }), 'app');
 });
 
+test('kill of a socket TCPR never saw (restored entry): a probe, and the RST at the ACK it draws', () => {
+  const n = net({ dupAcks: 0 });
+  // TCPR restarted while the app was dying; the new incarnation's `recover` restored the
+  // entry (failed) at its checkpoint, and its reconnect found the old socket holding the
+  // 4-tuple. That socket had received 4 bytes past the checkpoint.
+  const ck = plus(PEER_ISN, 5);
+  assert.equal(recoverMsg(n, ck).state?.failed, true);
+  const probe = one(update(n, { failed: true }), 'app');
+  assert.deepEqual(
+    [probe.src, probe.dst, probe.sport, probe.dport, probe.seq, probe.flags, probe.data.length],
+    [PEER, APP, PP, AP, plus(PEER_ISN, 4), 'A', 1],
+    'one old byte, just below the checkpoint, from the peer to the app',
+  );
+  assert.deepEqual([n.f.stats().probes, n.f.stats().resets], [1, 0]);
+  const rcvNxt = plus(PEER_ISN, 9);
+  const rst = one(fromApp(n, { seq: plus(APP_ISN, 30), ack: rcvNxt, flags: 'A' }), 'app');
+  assert.deepEqual([rst.flags, rst.seq, rst.dport], ['R', rcvNxt, AP], 'reset at its rcv_nxt');
+  // Seen now: another kill resets it at once, no probe.
+  const again = one(update(n, { failed: true }), 'app');
+  assert.deepEqual([again.flags, again.seq], ['R', rcvNxt]);
+  assert.deepEqual([n.f.stats().probes, n.f.stats().resets], [1, 2]);
+});
+
+test('no probe for a restored entry whose new SYN is out, nor without a kill', () => {
+  const n = net({ dupAcks: 0 });
+  assert.equal(n.f.control(restoreMsg(n, plus(PEER_ISN, 5))).reply?.type, 'ok');
+  assert.deepEqual(update(n, { doneReading: false }), [], 'not failed: nothing');
+  one(fromApp(n, { seq: APP_ISN, flags: 'S', opts: APP_OPTS }), 'peer');
+  assert.deepEqual(update(n, { failed: true }), [], 'the SYN is the new socket: never probed');
+  assert.equal(n.f.stats().probes, 0);
+});
+
 test('peer RST is delivered ACK-translated', () => {
   const n = net({ dupAcks: 0 });
   setup(n);

@@ -73,7 +73,10 @@
 // done) until the app deletes them, a SYN reuses their ports, or `maxDone` newer ones
 // finish; an app RST answering a peer's SYN (closed port) is forwarded and the half-open
 // entry forgotten, and so is a peer RST answering the app's first SYN; half-open entries are evicted first at `maxConnections`; two internal
-// addresses behind one external address cannot share a port to one peer (`port-collision`).
+// addresses behind one external address cannot share a port to one peer (`port-collision`);
+// a kill (`update {failed}`) resets the app's socket at its last ACK, or, on an entry that
+// has not seen the app since a restore, probes it with one old byte and resets it at the
+// ACK that draws (`probes`; docs/tcpr.md "Decisions").
 
 import { bytesEqual } from '../lib/bytes.js';
 import { formatAddr, parseAddr } from '../lib/ip.js';
@@ -86,6 +89,7 @@ import {
   evaluateDone,
   fakeSynAck,
   newConnection,
+  probeApp,
   resetToApp,
   savedState,
   seqLt,
@@ -181,6 +185,8 @@ export interface FilterStats {
   checkpointAcks: number;
   synAcks: number;
   resets: number;
+  /** Probes of a dead app socket whose receive window TCPR did not know (update failed). */
+  probes: number;
   dupAcks: number;
   notices: number;
   dropped: Partial<Record<DropReason, number>>;
@@ -407,6 +413,7 @@ export class TcprFilter implements PacketFilter {
     checkpointAcks: 0,
     synAcks: 0,
     resets: 0,
+    probes: 0,
     dupAcks: 0,
     notices: 0,
     dropped: {},
@@ -918,14 +925,19 @@ export class TcprFilter implements PacketFilter {
     if (c.hard.doneReading && c.appHaveAck && seqLt(c.hard.ack, c.ack)) c.hard.ack = c.ack;
     evaluateDone(c);
     const emits: Emit[] = [];
-    if (c.peer.haveAck) {
-      if (c.failed) {
+    if (c.failed) {
+      if (c.appHaveAck) {
         this.st.resets++;
         emits.push({ to: 'app', packet: resetToApp(c, c.ack) });
-      } else if (c.hard.ack !== before) {
-        this.st.checkpointAcks++;
-        emits.push({ to: 'peer', packet: checkpointAck(c) });
+      } else if (f.failed && c.hasCheckpoint && !c.synSent) {
+        // The dead socket's receive window is unknown here (a restored entry that has not
+        // seen the app): make it say. Its answer meets the reset below (fromApp).
+        this.st.probes++;
+        emits.push({ to: 'app', packet: probeApp(c) });
       }
+    } else if (c.peer.haveAck && c.hard.ack !== before) {
+      this.st.checkpointAcks++;
+      emits.push({ to: 'peer', packet: checkpointAck(c) });
     }
     if (f.done) {
       this.table.remove(c);
