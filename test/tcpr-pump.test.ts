@@ -419,6 +419,32 @@ test('filter module: control calls, injected packets, filter errors, device loss
   assert.equal(await peer.read(300), undefined, 'a packet crossed without the app TUN');
 });
 
+test('control calls and stop() wake the worker: answered at once, not at the end of its slice', async (t) => {
+  if (!labAvailable()) return t.skip(SKIP);
+  const { topo } = await harness(t);
+  const module = join(topo.lab.dir, 'filter.mjs');
+  writeFileSync(module, FILTER_MODULE);
+  // An idle worker sits in poll(2) for a whole slice; 4 s here, so that a call that waited
+  // for the slice's end could not pass for one answered at once.
+  const sliceMs = 4000;
+  const pump = await topo.startPump({ filter: { module, options: { tag: 'w' } }, sliceMs });
+  const took: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    await sleep(50);
+    const t0 = performance.now();
+    assert.deepEqual(await pump.call('status'), { seen: 0, tag: 'w', ctx: 'function' });
+    took.push(performance.now() - t0);
+  }
+  const t0 = performance.now();
+  await pump.stop(sliceMs * 2);
+  const stopMs = performance.now() - t0;
+  t.diagnostic(
+    `calls ${took.map((x) => x.toFixed(1)).join(', ')} ms; stop ${stopMs.toFixed(1)} ms`,
+  );
+  assert.ok(Math.max(...took) < sliceMs / 2, `every call answered before the slice ended`);
+  assert.ok(stopMs < sliceMs / 2, 'stopped before the slice ended');
+});
+
 test('tcpr namespace owns none of the app or peer addresses; rules end in a blackhole', async (t) => {
   if (!labAvailable()) return t.skip(SKIP);
   const topo = await TcprTopology.build();

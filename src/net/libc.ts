@@ -51,6 +51,7 @@ export interface Libc {
   recv(fd: number, buf: Uint8Array, len: number, flags: number): number;
   strerror(errnum: number): string;
   if_nametoindex(name: string): number;
+  eventfd(initval: number, flags: number): number;
   errno(): number;
   errnoNames: Map<number, string>;
 }
@@ -107,6 +108,7 @@ export function libc(): Libc {
     recv: lib.func('long recv(int, void *, size_t, int)') as Libc['recv'],
     strerror: lib.func('const char *strerror(int)') as Libc['strerror'],
     if_nametoindex: lib.func('unsigned int if_nametoindex(const char *)') as Libc['if_nametoindex'],
+    eventfd: lib.func('int eventfd(unsigned int, int)') as Libc['eventfd'],
     errno: () => koffi.errno(),
     errnoNames,
   };
@@ -126,6 +128,9 @@ export const ERRNO = {
   ENOBUFS: 105,
   ETIMEDOUT: 110,
 } as const;
+
+/** eventfd(2) flags. */
+export const EFD = { NONBLOCK: 0o4000, CLOEXEC: 0o2000000 } as const;
 
 /** poll(2) event bits. */
 export const POLL = { IN: 0x1, ERR: 0x8, HUP: 0x10, NVAL: 0x20 } as const;

@@ -1,7 +1,8 @@
 // The packet pump's worker thread (see packet-pump.ts): attaches the two TUN devices, loads
 // the filter, then loops — poll both fds, read a batch from each readable one, run the
 // filter, write what it emits. The loop is synchronous for speed and hands control back
-// to the event loop every `sliceMs` so filter timers and control calls can run.
+// to the event loop every `sliceMs`, or at once when the main thread writes the wake eventfd
+// (a control call, STOP), so filter timers and control calls run.
 //
 // NFQUEUE mode: the same loop over one netlink socket bound to the app's and the peers'
 // queues; filter results become verdicts (nfqueue-verdict.ts) and raw-socket injections
@@ -30,7 +31,7 @@ import {
   type Side,
   type WorkerMessage,
 } from './packet-pump.js';
-import { ERRNO } from './libc.js';
+import { ERRNO, libc, pollfds, revents } from './libc.js';
 import { decodeError, NLMSG, splitMessages } from './netlink.js';
 import {
   decodePacket,
@@ -42,7 +43,7 @@ import {
 } from './nfqueue-codec.js';
 import { NfQueueSocket, RawInjector } from './nfqueue.js';
 import { decideVerdict, VerdictBatch, type SentVerdict } from './nfqueue-verdict.js';
-import { pollDevices, pollfdArray, TunDevice } from './tun.js';
+import { pollDevices, TunDevice } from './tun.js';
 
 const data = workerData as PumpWorkerData;
 const port = data.port;
@@ -376,10 +377,11 @@ async function onControl(m: ControlMessage): Promise<void> {
 
 /**
  * The loop: `step(waitMs)` polls the fds for up to `waitMs` and drains what is readable;
- * the loop repeats it for `sliceMs`, then yields to the event loop (filter timers, control
- * calls) and goes on, until the main thread sets STOP.
+ * the loop repeats it for `sliceMs`, or until the main thread wakes it (a control call,
+ * STOP), then yields to the event loop (filter timers, control calls) and goes on, until
+ * the main thread sets STOP.
  */
-function run(step: (waitMs: number) => void): void {
+function run(step: (waitMs: number) => boolean): void {
   const { sliceMs } = data;
   const slice = (): void => {
     try {
@@ -390,9 +392,9 @@ function run(step: (waitMs: number) => void): void {
           port.close();
           return;
         }
-        step(Math.max(0, Math.ceil(end - performance.now())));
+        const woken = step(Math.max(0, Math.ceil(end - performance.now())));
         stats[STAT.POLLS]!++;
-        if (performance.now() >= end) break;
+        if (woken || performance.now() >= end) break;
       }
     } catch (e) {
       fatal(e);
@@ -403,25 +405,48 @@ function run(step: (waitMs: number) => void): void {
   slice();
 }
 
+/**
+ * `fds` and the wake eventfd (last) as a pollfd array, and a check of the wake entry that
+ * empties the eventfd when it fired: the step then returns true, ending the slice so the
+ * event loop delivers the main thread's message (or the loop sees STOP) at once.
+ */
+function withWake(fds: readonly number[]): { pfds: Uint8Array; woken: () => boolean } {
+  const { wakeFd } = data;
+  if (wakeFd < 0) return { pfds: pollfds(fds), woken: () => false };
+  const c = libc();
+  const buf = new Uint8Array(8);
+  const pfds = pollfds([...fds, wakeFd]);
+  return {
+    pfds,
+    woken: () => {
+      if (revents(pfds, fds.length) === 0) return false;
+      c.read(wakeFd, buf, 8);
+      return true;
+    },
+  };
+}
+
 /** TUN mode's step: poll both devices, read a batch from each readable one. */
-function tunStep(): (waitMs: number) => void {
+function tunStep(): (waitMs: number) => boolean {
   const devs = [app!, peer!];
-  const pfds = pollfdArray(devs);
+  const { pfds, woken } = withWake(devs.map((d) => d.fd));
   const { batch } = data;
   return (waitMs) => {
     const mask = pollDevices(devs, waitMs, pfds);
     if (mask & 1) drain(true, batch);
     if (mask & 2) drain(false, batch);
+    return woken();
   };
 }
 
 /** NFQUEUE mode's step: poll the netlink socket, receive a batch of datagrams. */
-function queueStep(): (waitMs: number) => void {
+function queueStep(): (waitMs: number) => boolean {
   const q = nfq!;
-  const pfd = q.pollfd();
+  const { pfds, woken } = withWake([q.fd]);
   const { batch } = data;
   return (waitMs) => {
-    if (q.poll(waitMs, pfd)) drainQueue(batch);
+    if (q.poll(waitMs, pfds) && revents(pfds, 0) !== 0) drainQueue(batch);
+    return woken();
   };
 }
 

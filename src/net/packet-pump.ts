@@ -14,9 +14,10 @@
 // channel). If the pump dies, its devices stay (persistent) and drop what is routed to
 // them: the network fails closed, and a new pump re-attaches by name.
 
-import { closeSync } from 'node:fs';
+import { closeSync, writeSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { EFD, libc } from './libc.js';
 import { checkInjectionMark } from './nfqueue.js';
 
 /** Which side of the middlebox a packet comes from or goes to. */
@@ -146,6 +147,8 @@ export function passThroughFilter(): PacketFilter {
 // In NFQUEUE mode APP_FD holds the netlink socket and PEER_FD / EXTRA_FD the raw sockets.
 export const CTRL = { STOP: 0, APP_FD: 1, PEER_FD: 2, EXTRA_FD: 3 } as const;
 export const CTRL_WORDS = 4;
+/** What the main thread writes to the wake eventfd (a u64 of 1). */
+const WAKE_ONE = new Uint8Array(new BigUint64Array([1n]).buffer);
 export const STAT = {
   APP_PACKETS: 0,
   APP_BYTES: 1,
@@ -180,6 +183,10 @@ export interface PumpWorkerData {
   txqueuelen?: number;
   shared: SharedArrayBuffer;
   port: MessagePort;
+  /** An eventfd the worker polls beside its devices: the main thread writes it after
+   * posting a control message or setting STOP, so the worker answers at once instead of
+   * at the end of its slice. Owned (opened, closed) by the main thread; -1: none. */
+  wakeFd: number;
 }
 
 /** Messages from the worker. */
@@ -234,6 +241,7 @@ export class Pump extends EventEmitter {
     private readonly worker: Worker,
     private readonly port: MessagePort,
     shared: SharedArrayBuffer,
+    private readonly wakeFd: number,
     ready: { resolve: () => void; reject: (e: Error) => void },
   ) {
     super();
@@ -272,6 +280,7 @@ export class Pump extends EventEmitter {
       worker.on('exit', (code) => {
         this.dead = true;
         this.closeLeftoverFds();
+        if (wakeFd >= 0) closeSync(wakeFd);
         port.close();
         if (code !== 0 && !fatal) {
           fatal = new PumpError('EWORKER', `packet pump worker exited with code ${code}`);
@@ -337,7 +346,18 @@ export class Pump extends EventEmitter {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
       const msg: ControlMessage = { type: 'call', id, method, arg };
       this.port.postMessage(msg);
+      this.wake();
     });
+  }
+
+  /** Ends the worker's poll now (see PumpWorkerData.wakeFd). */
+  private wake(): void {
+    if (this.dead || this.wakeFd < 0) return;
+    try {
+      writeSync(this.wakeFd, WAKE_ONE);
+    } catch {
+      // The counter cannot overflow from these writes; the slice ends anyway.
+    }
   }
 
   /**
@@ -349,6 +369,7 @@ export class Pump extends EventEmitter {
     this.stopping ??= (async () => {
       if (this.dead) return;
       Atomics.store(this.ctrl, CTRL.STOP, 1);
+      this.wake();
       const timer = setTimeout(() => void this.worker.terminate(), timeoutMs);
       try {
         await this.exited;
@@ -399,6 +420,12 @@ export async function startPump(opts: PumpOptions): Promise<Pump> {
   ctrl[CTRL.PEER_FD] = -1;
   ctrl[CTRL.EXTRA_FD] = -1;
   const { port1, port2 } = new MessageChannel();
+  const c = libc();
+  const wakeFd = c.eventfd(0, EFD.NONBLOCK | EFD.CLOEXEC);
+  if (wakeFd < 0) {
+    const errno = c.errno();
+    throw new PumpError('EWAKEFD', `packet pump: eventfd: ${c.strerror(errno)}`);
+  }
   const data: PumpWorkerData = {
     appTun: opts.appTun,
     peerTun: opts.peerTun,
@@ -409,6 +436,7 @@ export async function startPump(opts: PumpOptions): Promise<Pump> {
     txqueuelen: opts.txqueuelen,
     shared,
     port: port2,
+    wakeFd,
   };
   const worker = new Worker(WORKER_URL, { workerData: data, transferList: [port2] });
   let resolve!: () => void;
@@ -417,7 +445,7 @@ export async function startPump(opts: PumpOptions): Promise<Pump> {
     resolve = res;
     reject = rej;
   });
-  const pump = new Pump(worker, port1, shared, { resolve, reject });
+  const pump = new Pump(worker, port1, shared, wakeFd, { resolve, reject });
   const timeoutMs = opts.startTimeoutMs ?? 10_000;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, rej) => {
