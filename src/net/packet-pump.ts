@@ -438,7 +438,13 @@ export async function startPump(opts: PumpOptions): Promise<Pump> {
     port: port2,
     wakeFd,
   };
-  const worker = new Worker(WORKER_URL, { workerData: data, transferList: [port2] });
+  let worker: Worker;
+  try {
+    worker = new Worker(WORKER_URL, { workerData: data, transferList: [port2] });
+  } catch (e) {
+    closeSync(wakeFd);
+    throw e;
+  }
   let resolve!: () => void;
   let reject!: (e: Error) => void;
   const ready = new Promise<void>((res, rej) => {

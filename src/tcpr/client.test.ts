@@ -186,10 +186,13 @@ test("prepare(): the exchanges' and the updates' sockets are bound and connected
 
 test('prepare() leaves no TCP socket or listener of its own behind (its warm-up connection)', async () => {
   // TCP sockets this process owns, as the kernel lists them (TIME-WAIT has no owner).
-  const owned = (): string[] =>
-    String(spawnSync('ss', ['-Htanp']).stdout)
+  const owned = (): string[] => {
+    const r = spawnSync('ss', ['-Htanp']);
+    assert.equal(r.status, 0, `ss ran: ${String(r.error ?? r.stderr)}`);
+    return String(r.stdout)
       .split('\n')
       .filter((l) => l.includes(`pid=${process.pid},`));
+  };
   const before = owned();
   const ch = new TcprChannel({ address: '127.0.0.1', port: 9 });
   try {

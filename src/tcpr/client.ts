@@ -84,7 +84,7 @@ const IDLE_MS = 2;
 /** Used sockets left open until then, at most. */
 const MAX_RETIRED = 32;
 /** Resets of a socket holding a recovering connection's 4-tuple before giving up. */
-const HOLDER_RESETS = 10;
+const HOLDER_RESETS = 11;
 /** `prepare`'s warm-up gives up on its loopback connection after this long. */
 const WARM_UP_MAX_MS = 200;
 
@@ -169,7 +169,8 @@ export class TcprChannel {
    */
   async prepare(): Promise<void> {
     this.tidy();
-    await Promise.allSettled([...this.binding, this.senderSocket(), warmUp()]);
+    warmedUp ??= warmUp();
+    await Promise.allSettled([...this.binding, this.senderSocket(), warmedUp]);
   }
 
   /** The connection's state, or ERR_TCPR_UNKNOWN_CONNECTION. */
@@ -724,12 +725,12 @@ export async function recoverConnection(
         // that socket's receive window; if not (TCPR restarted since: the app died while
         // it was down, and its FIN-WAIT-1 orphan would hold the 4-tuple for minutes) it
         // probes the socket, whose answer TCPR resets: a round trip later, so the connect
-        // is retried a few times, backing off (1, 2, 4 … 512 ms).
+        // is retried after each further kill a little later (1, 2, 4 … 512 ms: 1 s).
         if (o.resetHolder === false || holderResets >= HOLDER_RESETS) break;
         if (marked && 'e' in (await marked)) break;
+        await channel.updateAndQuery(ref, { failed: true }).catch(() => undefined);
         if (holderResets > 0) await sleep(2 ** (holderResets - 1));
         holderResets++;
-        await channel.updateAndQuery(ref, { failed: true }).catch(() => undefined);
       } else await sleep(50);
     }
   }
@@ -829,6 +830,9 @@ function tcpDial(
     s.once('error', onError);
   });
 }
+
+/** The process's warm-up (once, whatever the number of channels and `prepare` calls). */
+let warmedUp: Promise<void> | undefined;
 
 /**
  * Runs a recovery's code once, off the network, in a process that has not run it yet (see

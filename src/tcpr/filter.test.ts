@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { TcprFilter, type Emit, type FilterOptions } from './filter.js';
 import type { ControlMessage } from './control-codec.js';
-import type { ConnectionSnapshot, SavedState } from './connection.js';
+import { PROBE_BEHIND, type ConnectionSnapshot, type SavedState } from './connection.js';
 import { ipv4HeaderChecksum, tcpChecksum } from './checksum.js';
 import { formatAddr, parseAddr } from '../lib/ip.js';
 
@@ -868,17 +868,22 @@ test('kill of a socket TCPR never saw (restored entry): a probe, and the RST at 
   const probe = one(update(n, { failed: true }), 'app');
   assert.deepEqual(
     [probe.src, probe.dst, probe.sport, probe.dport, probe.seq, probe.flags, probe.data.length],
-    [PEER, APP, PP, AP, plus(PEER_ISN, 4), 'A', 1],
-    'one old byte, just below the checkpoint, from the peer to the app',
+    [PEER, APP, PP, AP, plus(PEER_ISN, 5 - PROBE_BEHIND - 1), 'A', 1],
+    'one old byte, well below the checkpoint, from the peer to the app',
   );
+  assert.equal(probe.ack, 0, 'no peer ACK known yet: any ACK field does for an old byte');
   assert.deepEqual([n.f.stats().probes, n.f.stats().resets], [1, 0]);
+  // The peer's retransmission (dropped while failed) teaches TCPR its ACK: the next probe
+  // carries it, as the app's socket would expect.
+  fromPeer(n, { seq: ck, ack: plus(APP_ISN, 30), flags: 'PA', data: 'y' });
+  assert.equal(one(update(n, { failed: true }), 'app').ack, plus(APP_ISN, 30));
   const rcvNxt = plus(PEER_ISN, 9);
   const rst = one(fromApp(n, { seq: plus(APP_ISN, 30), ack: rcvNxt, flags: 'A' }), 'app');
   assert.deepEqual([rst.flags, rst.seq, rst.dport], ['R', rcvNxt, AP], 'reset at its rcv_nxt');
   // Seen now: another kill resets it at once, no probe.
   const again = one(update(n, { failed: true }), 'app');
   assert.deepEqual([again.flags, again.seq], ['R', rcvNxt]);
-  assert.deepEqual([n.f.stats().probes, n.f.stats().resets], [1, 2]);
+  assert.deepEqual([n.f.stats().probes, n.f.stats().resets], [2, 2]);
 });
 
 test('no probe for a restored entry whose new SYN is out, nor without a kill', () => {
