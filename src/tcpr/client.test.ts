@@ -165,6 +165,30 @@ test('closed channel refuses requests', async () => {
   assert.equal(await code(ch.query(ref)), 'ERR_TCPR_CLOSED');
 });
 
+// In a process of its own: the warm-up runs at the first prepare() of a process only.
+test('prepare() warms up once and leaves nothing open: the process exits by itself', () => {
+  const client = new URL('./client.js', import.meta.url).href;
+  const script = `
+    import { spawnSync } from 'node:child_process';
+    const { TcprChannel } = await import(${JSON.stringify(client)});
+    // Sockets this process owns, TCP and UDP, as the kernel lists them.
+    const owned = () => String(spawnSync('ss', ['-Htuanp']).stdout).split('\\n')
+      .filter((l) => l.includes('pid=' + process.pid + ',') && !l.includes(':9 '));
+    const ch = new TcprChannel({ address: '127.0.0.1', port: 9 });
+    await ch.prepare();
+    await new Promise((res) => setTimeout(res, 50));
+    console.log(JSON.stringify({ left: owned() }));
+    ch.close();
+  `;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
+  assert.equal(r.status, 0, `exited by itself: ${r.stderr || String(r.error)}`);
+  const out = JSON.parse(r.stdout) as { left: string[] };
+  assert.deepEqual(out.left, [], 'no warm-up socket, listener or stand-in left open');
+});
+
 test("prepare(): the exchanges' and the updates' sockets are bound and connected when it resolves", async () => {
   const r = await responder();
   const ch = new TcprChannel({ address: '127.0.0.1', port: r.port, timeoutMs: 100, tries: 3 });
@@ -181,26 +205,6 @@ test("prepare(): the exchanges' and the updates' sockets are bound and connected
   } finally {
     ch.close();
     r.close();
-  }
-});
-
-test('prepare() leaves no TCP socket or listener of its own behind (its warm-up connection)', async () => {
-  // TCP sockets this process owns, as the kernel lists them (TIME-WAIT has no owner).
-  const owned = (): string[] => {
-    const r = spawnSync('ss', ['-Htanp']);
-    assert.equal(r.status, 0, `ss ran: ${String(r.error ?? r.stderr)}`);
-    return String(r.stdout)
-      .split('\n')
-      .filter((l) => l.includes(`pid=${process.pid},`));
-  };
-  const before = owned();
-  const ch = new TcprChannel({ address: '127.0.0.1', port: 9 });
-  try {
-    await ch.prepare();
-    await new Promise((res) => setTimeout(res, 50));
-    assert.deepEqual(owned(), before);
-  } finally {
-    ch.close();
   }
 });
 
