@@ -59,6 +59,7 @@ import { formatAddr, parseAddr } from '../lib/ip.js';
 import {
   add32,
   newConnection,
+  savedState,
   snapshot,
   sub32,
   type ConnectionSnapshot,
@@ -835,74 +836,81 @@ function tcpDial(
 let warmedUp: Promise<void> | undefined;
 
 /**
- * Runs a recovery's code once, off the network, in a process that has not run it yet (see
+ * Runs a recovery once, off the network, in a process that has not run one yet (see
  * `prepare`): V8 compiles a function the first time it is called, and on this project's VM
  * a new process's first record parse, side-channel encode and decode and TCP connect took
  * about 2 ms together inside the recovery, against 0.3 ms when warm (measured per step).
- * Runs one `recover` exchange with a stand-in for TCPR on loopback (warmUpExchange), and
- * connects a TCP socket over loopback to a listener of its own (each skipped if loopback
- * is down, given up after WARM_UP_MAX_MS); sends nothing elsewhere.
+ * `recoverConnection` of a synthetic record, against stand-ins on loopback: a TCP listener
+ * of its own as the peer, and a UDP socket of its own as TCPR, which answers with the
+ * splice. Everything is closed at once; given up after WARM_UP_MAX_MS, and skipped if
+ * loopback is down. Nothing goes elsewhere.
  */
 async function warmUp(): Promise<void> {
-  const lo = new Uint8Array([127, 0, 0, 1]);
-  const c = newConnection(lo, lo, lo, 1, {
-    port: 1,
-    peerPort: 1,
-    peerMss: 536,
-    peerWs: 0,
-    appWs: 0,
-    ack: 0,
-    peerSackPermitted: false,
-    doneReading: false,
-    doneWriting: false,
-  });
-  const parsed = savedStateFromJson(savedStateToJson(snapshot(c)));
-  if (parsed.ok) await warmUpExchange(parsed.value, snapshot(c));
-  await new Promise<void>((resolve) => {
-    const server = createServer((s) => s.destroy());
-    const s = new Socket();
-    // Never held up: a loopback that drops SYNs would stall it for minutes.
-    const timer = setTimeout(() => done(), WARM_UP_MAX_MS);
-    const done = (): void => {
-      clearTimeout(timer);
-      s.destroy();
-      server.close();
-      resolve();
-    };
-    server.once('error', done);
-    s.once('error', done);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      s.connect({ host: '127.0.0.1', port, noDelay: true }, done);
-    });
-  });
-}
-
-/**
- * One `recover` exchange with a stand-in for TCPR on loopback that answers `state`: the
- * channel's request path (encode, send, receive, decode) run once. Gives up like the rest.
- */
-async function warmUpExchange(saved: SavedState, state: ConnectionSnapshot): Promise<void> {
-  const responder = createSocket('udp4');
-  responder.on('error', () => undefined);
-  responder.on('message', (m, from) => {
-    if (decodeControl(m).ok) {
-      responder.send(encodeControl({ type: 'state', state }), from.port, from.address);
-    }
-  });
+  const accepted: Socket[] = [];
+  const server = createServer((s) => void accepted.push(s));
+  const tcpr = createSocket('udp4');
+  const ignore = (): void => undefined;
+  server.on('error', ignore);
+  tcpr.on('error', ignore);
+  let channel: TcprChannel | undefined;
   try {
-    await new Promise<void>((resolve, reject) => {
-      responder.once('error', reject);
-      responder.bind(0, '127.0.0.1', resolve);
+    const listening = (
+      x: { once(e: 'error', f: (e: Error) => void): unknown },
+      go: (done: () => void) => void,
+    ): Promise<void> =>
+      new Promise((resolve, reject) => {
+        x.once('error', reject);
+        go(resolve);
+      });
+    await listening(server, (done) => server.listen(0, '127.0.0.1', done));
+    await listening(tcpr, (done) => tcpr.bind(0, '127.0.0.1', done));
+    const peerPort = (server.address() as AddressInfo).port;
+    const lo = new Uint8Array([127, 0, 0, 1]);
+    const IN = 1000;
+    const OUT = 2000;
+    const c = newConnection(lo, lo, lo, 0, {
+      port: 0,
+      peerPort,
+      peerMss: 536,
+      peerWs: 0,
+      appWs: 0,
+      ack: IN,
+      peerSackPermitted: false,
+      doneReading: false,
+      doneWriting: false,
     });
-    const { port } = responder.address();
-    const ch = new TcprChannel({ address: '127.0.0.1', port, timeoutMs: WARM_UP_MAX_MS, tries: 1 });
-    await ch.recover(saved).catch(() => undefined);
-    ch.close();
+    // The splice at the checkpoint: input and output both start at offset 0.
+    c.seq = OUT;
+    c.spliced = true;
+    c.spliceAck = IN;
+    const state = snapshot(c);
+    tcpr.on('message', (m, from) => {
+      if (decodeControl(m).ok) {
+        tcpr.send(encodeControl({ type: 'state', state }), from.port, from.address);
+      }
+    });
+    const record: TcprRecord = {
+      format: 'nonstop-tcpr-client',
+      version: 1,
+      saved: savedStateToJson(savedState(c)),
+      localAddress: '127.0.0.1',
+      localPort: 0,
+      peerAddress: '127.0.0.1',
+      peerPort,
+      inBase: IN,
+      outBase: OUT,
+    };
+    const port = tcpr.address().port;
+    channel = new TcprChannel({ address: '127.0.0.1', port, timeoutMs: WARM_UP_MAX_MS, tries: 1 });
+    const r = await recoverConnection(channel, record, 0, { timeoutMs: WARM_UP_MAX_MS });
+    r.conn.socket.destroy();
   } catch {
-    // loopback down: nothing to warm up with
+    // loopback down, or too slow: the recovery will compile its code itself
   } finally {
-    responder.close();
+    channel?.close();
+    tcpr.close();
+    for (const s of accepted) s.destroy();
+    server.close();
   }
 }
 
