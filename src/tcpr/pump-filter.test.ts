@@ -46,6 +46,27 @@ function reply(e: Emit | undefined, key?: Uint8Array): ControlMessage {
 
 const conn = { port: 9999, peerAddr: PEER, peerPort: 8888 };
 
+test('the start-up warm-up leaves no trace: no connection, counter or emitted packet', () => {
+  for (const extra of [
+    {},
+    { key: KEY },
+    { addresses: [{ internal: '2001:db8:1::2', external: '2001:db8:1::2' }] },
+  ]) {
+    const { f, emitted } = make(extra);
+    const st = f.stats();
+    assert.equal(st.connections, 0);
+    assert.deepEqual(f.saveAll(), []);
+    assert.deepEqual(emitted, []);
+    assert.ok(
+      Object.values(st.filter).every(
+        (v) => v === 0 || (typeof v === 'object' && Object.keys(v).length === 0),
+      ),
+      JSON.stringify(st.filter),
+    );
+    assert.deepEqual([st.channel.received, st.channel.replies, st.channel.refused], [0, 0, 0]);
+  }
+});
+
 test('a query from the app gets a reply datagram from the channel address and port', () => {
   const { f } = make();
   const out = f.fromApp(dgram(encodeControl({ type: 'query', conn })));
