@@ -172,8 +172,12 @@ test('prepare() warms up once and leaves nothing open: the process exits by itse
     import { spawnSync } from 'node:child_process';
     const { TcprChannel } = await import(${JSON.stringify(client)});
     // Sockets this process owns, TCP and UDP, as the kernel lists them.
-    const owned = () => String(spawnSync('ss', ['-Htuanp']).stdout).split('\\n')
-      .filter((l) => l.includes('pid=' + process.pid + ',') && !l.includes(':9 '));
+    const owned = () => {
+      const r = spawnSync('ss', ['-Htuanp']);
+      if (r.status !== 0) throw new Error('ss failed: ' + (r.error ?? r.stderr));
+      return String(r.stdout).split('\\n')
+        .filter((l) => l.includes('pid=' + process.pid + ',') && !l.includes(':9 '));
+    };
     const ch = new TcprChannel({ address: '127.0.0.1', port: 9 });
     await ch.prepare();
     await new Promise((res) => setTimeout(res, 50));

@@ -86,8 +86,9 @@ const IDLE_MS = 2;
 const MAX_RETIRED = 32;
 /** Resets of a socket holding a recovering connection's 4-tuple before giving up. */
 const HOLDER_RESETS = 11;
-/** `prepare`'s warm-up gives up on its loopback connection after this long. */
-const WARM_UP_MAX_MS = 200;
+/** `prepare`'s warm-up gives up on a step after this long (its recovery as a whole after
+ * about twice that, a few hundred ms if loopback drops packets). */
+const WARM_UP_MAX_MS = 100;
 
 export type TcprClientErrorCode =
   | 'ERR_TCPR_TIMEOUT'
@@ -170,7 +171,7 @@ export class TcprChannel {
    */
   async prepare(): Promise<void> {
     this.tidy();
-    warmedUp ??= warmUp();
+    warmedUp ??= warmUp(this.key);
     await Promise.allSettled([...this.binding, this.senderSocket(), warmedUp]);
   }
 
@@ -842,14 +843,14 @@ let warmedUp: Promise<void> | undefined;
  * about 2 ms together inside the recovery, against 0.3 ms when warm (measured per step).
  * `recoverConnection` of a synthetic record, against stand-ins on loopback: a TCP listener
  * of its own as the peer, and a UDP socket of its own as TCPR, which answers with the
- * splice. Everything is closed at once; given up after WARM_UP_MAX_MS, and skipped if
- * loopback is down. Nothing goes elsewhere.
+ * splice (with the channel's key, if it has one). Everything is closed at once; given up
+ * after about WARM_UP_MAX_MS, and skipped if loopback is down. Nothing goes elsewhere.
  */
-async function warmUp(): Promise<void> {
+async function warmUp(key: Uint8Array | undefined): Promise<void> {
   const accepted: Socket[] = [];
-  const server = createServer((s) => void accepted.push(s));
-  const tcpr = createSocket('udp4');
   const ignore = (): void => undefined;
+  const server = createServer((s) => void accepted.push(s.on('error', ignore)));
+  const tcpr = createSocket('udp4');
   server.on('error', ignore);
   tcpr.on('error', ignore);
   let channel: TcprChannel | undefined;
@@ -884,9 +885,11 @@ async function warmUp(): Promise<void> {
     c.spliced = true;
     c.spliceAck = IN;
     const state = snapshot(c);
+    let seq = Date.now() * 1000;
     tcpr.on('message', (m, from) => {
-      if (decodeControl(m).ok) {
-        tcpr.send(encodeControl({ type: 'state', state }), from.port, from.address);
+      if (decodeControl(m, { key }).ok) {
+        const reply = encodeControl({ type: 'state', state }, key ? { key, seq: ++seq } : {});
+        tcpr.send(reply, from.port, from.address);
       }
     });
     const record: TcprRecord = {
@@ -901,7 +904,13 @@ async function warmUp(): Promise<void> {
       outBase: OUT,
     };
     const port = tcpr.address().port;
-    channel = new TcprChannel({ address: '127.0.0.1', port, timeoutMs: WARM_UP_MAX_MS, tries: 1 });
+    channel = new TcprChannel({
+      address: '127.0.0.1',
+      port,
+      key,
+      timeoutMs: WARM_UP_MAX_MS,
+      tries: 1,
+    });
     const r = await recoverConnection(channel, record, 0, { timeoutMs: WARM_UP_MAX_MS });
     r.conn.socket.destroy();
   } catch {

@@ -5,7 +5,7 @@ import { parseAddr } from '../lib/ip.js';
 import type { Emit } from '../net/packet-pump.js';
 import { decodeControl, encodeControl, type ControlMessage } from './control-codec.js';
 import { buildSegment, TCP_FLAG } from './packet.js';
-import { createFilter, type TcprPumpOptions } from './pump-filter.js';
+import { createFilter, warmUp, type TcprPumpOptions } from './pump-filter.js';
 import { buildUdp, parseUdp } from './udp.js';
 
 const APP = parseAddr('198.18.1.2')!;
@@ -64,6 +64,35 @@ test('the start-up warm-up leaves no trace: no connection, counter or emitted pa
       JSON.stringify(st.filter),
     );
     assert.deepEqual([st.channel.received, st.channel.replies, st.channel.refused], [0, 0, 0]);
+  }
+});
+
+test('the warm-up runs the side channel, the recovery splice and the state-less splice', () => {
+  const base: TcprPumpOptions = {
+    addresses: [{ internal: '198.18.1.2', external: '198.18.1.2' }],
+    channel: { addresses: ['198.18.0.1', '2001:db8::1'] },
+  };
+  const variants: [string, TcprPumpOptions][] = [
+    ['defaults', base],
+    ['a key', { ...base, key: KEY }],
+    ['an allow list without the app', { ...base, allow: ['198.18.9.9'] }],
+    [
+      'IPv6 first, IPv4-only channel',
+      {
+        addresses: [{ internal: '2001:db8:1::2', external: '2001:db8:1::2' }, ...base.addresses],
+        channel: { addresses: ['198.18.0.1'] },
+      },
+    ],
+  ];
+  for (const [what, options] of variants) {
+    const st = warmUp(options);
+    assert.deepEqual(
+      [st.channel.received, st.channel.replies, st.channel.refused, st.channel.malformed],
+      [4, 3, 0, {}],
+      `${what}: update, query and two recovers, answered`,
+    );
+    assert.equal(st.filter.synAcks, 2, `${what}: the recovery SYN and the state-less splice`);
+    assert.equal(st.filter.dropped['recovery-syn'], 1, what);
   }
 });
 

@@ -118,7 +118,11 @@ function allowSet(allow: string[] | undefined, fallback: string[]): Set<string> 
 
 export function createFilter(options: TcprPumpOptions, ctx: FilterContext): TcprPumpFilter {
   const f = build(options, ctx);
-  warmUp(options);
+  try {
+    warmUp(options);
+  } catch {
+    // Never in the way of a start: the first recoveries then compile the code themselves.
+  }
   return f;
 }
 
@@ -129,26 +133,31 @@ export function createFilter(options: TcprPumpOptions, ctx: FilterContext): Tcpr
  * application). So before the pump reports ready, a throwaway filter built from the same
  * options carries a scripted connection: set-up, data both ways, a checkpoint and a query
  * over the side channel, the app's death (RST), `recover` and the recovery SYN's splice,
- * then a state-less restore whose peer challenge ACK splices. Its packets go nowhere; the
- * peer is a made-up address of the lab's ranges, never sent to.
+ * then a state-less recovery whose peer challenge ACK splices, in the order a recovering
+ * client makes them. Its packets go nowhere; the peer is a made-up address of the lab's
+ * ranges, never sent to. Returns the throwaway filter's stats (tests).
  */
-function warmUp(options: TcprPumpOptions): void {
-  const f = build(options, { emit: () => 0 });
-  const m = options.addresses[0]!;
+export function warmUp(options: TcprPumpOptions): TcprPumpStats {
+  const chans = options.channel.addresses.map((a) => addr(a, 'channel address'));
+  // A mapping of a family the channel serves (else the first: its side channel stays cold).
+  const m =
+    options.addresses.find((x) =>
+      chans.some((c) => c.length === addr(x.internal, 'internal address').length),
+    ) ?? options.addresses[0]!;
+  const f = build({ ...options, allow: [m.internal] }, { emit: () => 0 });
   const app = addr(m.internal, 'internal address');
   const ext = addr(m.external, 'external address');
-  const v4 = app.length === 4;
-  const peer = addr(v4 ? '198.18.255.254' : '2001:db8:ffff::fe', 'peer');
-  const chan = options.channel.addresses
-    .map((a) => addr(a, 'channel address'))
-    .find((a) => a.length === app.length);
+  const peer = addr(app.length === 4 ? '198.18.255.254' : '2001:db8:ffff::fe', 'peer');
+  const chan = chans.find((a) => a.length === app.length);
   const port = options.channel.port ?? DEFAULT_CHANNEL_PORT;
   const key = parseKey(options.key);
+  // The pump hands the filter Buffer views; so does this, for the same inline caches.
+  const view = (p: Uint8Array): Buffer => Buffer.from(p.buffer, p.byteOffset, p.length);
   let seq = 1;
   const send = (msg: ControlMessage): void => {
     if (!chan) return;
     const payload = encodeControl(msg, key ? { key, seq: seq++ } : {});
-    f.fromApp(buildUdp({ src: app, dst: chan, srcPort: 50000, dstPort: port, payload }));
+    f.fromApp(view(buildUdp({ src: app, dst: chan, srcPort: 50000, dstPort: port, payload })));
   };
   const MSS = new Uint8Array([2, 4, 0x05, 0xb4]);
   const data = new Uint8Array(100);
@@ -162,13 +171,19 @@ function warmUp(options: TcprPumpOptions): void {
       options: flags & SYN ? MSS : undefined,
       payload: flags & PSH ? data : undefined,
     };
-    if (fromApp)
-      f.fromApp(buildSegment({ src: app, dst: peer, srcPort: localPort, dstPort: 179, ...spec }));
-    else
-      f.fromPeer(buildSegment({ src: peer, dst: ext, srcPort: 179, dstPort: localPort, ...spec }));
+    if (fromApp) {
+      f.fromApp(
+        view(buildSegment({ src: app, dst: peer, srcPort: localPort, dstPort: 179, ...spec })),
+      );
+    } else {
+      f.fromPeer(
+        view(buildSegment({ src: peer, dst: ext, srcPort: 179, dstPort: localPort, ...spec })),
+      );
+    }
   };
   const A = 1000;
   const P = 5000;
+  // Set-up, data both ways, a checkpoint and a query.
   seg(true, 40000, A, 0, SYN);
   seg(false, 40000, P, A + 1, SYN | ACK);
   seg(true, 40000, A + 1, P + 1, ACK);
@@ -177,20 +192,24 @@ function warmUp(options: TcprPumpOptions): void {
   const ref = { port: 40000, peerAddr: peer, peerPort: 179, externalAddr: ext };
   send({ type: 'update', conn: ref, fields: { ack: P + 101 } });
   send({ type: 'query', conn: ref });
+  // The app dies; its successor's SYN (answered here), `recover` right behind it, the ACK.
   seg(true, 40000, A + 101, P + 101, RST);
   const saved = f.saveAll()[0];
-  if (saved) send({ type: 'recover', state: saved });
   seg(true, 40000, 9000, 0, SYN);
+  if (saved) send({ type: 'recover', state: saved });
   seg(true, 40000, 9001, P + 101, ACK);
   seg(false, 40000, P + 101, A + 101, ACK | PSH);
-  // A state-less recovery: the entry restored, the SYN forwarded, the challenge ACK splices.
-  if (saved)
-    f.control({
-      type: 'restore',
+  // As after a middlebox restart: the SYN forwarded (no entry), `recover` restores over the
+  // entry it made, the peer's challenge ACK splices.
+  seg(true, 40001, 7000, 0, SYN);
+  if (saved) {
+    send({
+      type: 'recover',
       state: { ...saved, port: 40001, hard: { ...saved.hard, port: 40001 } },
     });
-  seg(true, 40001, 7000, 0, SYN);
+  }
   seg(false, 40001, P + 101, A + 101, ACK);
+  return f.stats();
 }
 
 function build(options: TcprPumpOptions, ctx: FilterContext): TcprPumpFilter {
