@@ -363,3 +363,35 @@ streamTest(
     await s.checkExact();
   },
 );
+
+// The pump's wake eventfd in NFQUEUE mode (its poll set is the netlink socket and the
+// eventfd): a control call or stop() does not wait for the worker's slice to end.
+test(
+  'NFQUEUE: control calls and stop() wake the worker, not at the end of its slice',
+  { skip, timeout: 60_000 },
+  async (t) => {
+    const topo = await TcprTopology.build({ interposition: 'nfqueue' });
+    try {
+      const sliceMs = 4000;
+      const pump = await topo.startPump({ filter, sliceMs });
+      const took: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        await sleep(50);
+        const t0 = performance.now();
+        const st = await pump.call<{ connections: number }>('stats');
+        took.push(performance.now() - t0);
+        assert.equal(st.connections, 0);
+      }
+      const t0 = performance.now();
+      await pump.stop(sliceMs * 2);
+      const stopMs = performance.now() - t0;
+      t.diagnostic(
+        `calls ${took.map((x) => x.toFixed(1)).join(', ')} ms; stop ${stopMs.toFixed(1)} ms`,
+      );
+      assert.ok(Math.max(...took) < sliceMs / 2, 'every call answered before the slice ended');
+      assert.ok(stopMs < sliceMs / 2, 'stopped before the slice ended');
+    } finally {
+      await topo.destroy();
+    }
+  },
+);
