@@ -309,34 +309,20 @@ function bgp4mp(raw: RawRecord, r: Reader): MrtRecord {
   const width = afi === AFI.IPv4 ? 4 : 16;
   const peerAddress = r.bytes(width);
   const localAddress = r.bytes(width);
+  // Spread last: after a literal's own keys a spread is fast (see record()).
+  const peers = { peerAs, localAs, ifIndex, afi, peerAddress, localAddress, as4 };
   if (isState) {
     const oldState = r.u16();
     const newState = r.u16();
-    return record(raw, 'state-change', {
-      peerAs,
-      localAs,
-      ifIndex,
-      afi,
-      peerAddress,
-      localAddress,
-      as4,
-      oldState,
-      newState,
-    });
+    return record(raw, 'state-change', { oldState, newState, ...peers });
   }
   const message = r.rest();
   if (message.length < 19) throw new Corrupt(`BGP4MP: BGP message of ${message.length} octet(s)`);
   return record(raw, 'message', {
-    peerAs,
-    localAs,
-    ifIndex,
-    afi,
-    peerAddress,
-    localAddress,
-    as4,
     local: kind!.local,
     addPath: kind!.addPath,
     message,
+    ...peers,
   });
 }
 
