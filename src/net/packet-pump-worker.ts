@@ -412,7 +412,6 @@ function run(step: (waitMs: number) => boolean): void {
  */
 function withWake(fds: readonly number[]): { pfds: Uint8Array; woken: () => boolean } {
   const { wakeFd } = data;
-  if (wakeFd < 0) return { pfds: pollfds(fds), woken: () => false };
   const c = libc();
   const buf = new Uint8Array(8);
   const pfds = pollfds([...fds, wakeFd]);

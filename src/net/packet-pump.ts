@@ -185,7 +185,7 @@ export interface PumpWorkerData {
   port: MessagePort;
   /** An eventfd the worker polls beside its devices: the main thread writes it after
    * posting a control message or setting STOP, so the worker answers at once instead of
-   * at the end of its slice. Owned (opened, closed) by the main thread; -1: none. */
+   * at the end of its slice. Owned (opened, closed) by the main thread. */
   wakeFd: number;
 }
 
@@ -280,7 +280,7 @@ export class Pump extends EventEmitter {
       worker.on('exit', (code) => {
         this.dead = true;
         this.closeLeftoverFds();
-        if (wakeFd >= 0) closeSync(wakeFd);
+        closeSync(wakeFd);
         port.close();
         if (code !== 0 && !fatal) {
           fatal = new PumpError('EWORKER', `packet pump worker exited with code ${code}`);
@@ -352,7 +352,7 @@ export class Pump extends EventEmitter {
 
   /** Ends the worker's poll now (see PumpWorkerData.wakeFd). */
   private wake(): void {
-    if (this.dead || this.wakeFd < 0) return;
+    if (this.dead) return;
     try {
       writeSync(this.wakeFd, WAKE_ONE);
     } catch {

@@ -45,6 +45,7 @@
 // whose answer is the splice. See recoverConnection.
 
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { once } from 'node:events';
 import {
   connect as tcpConnect,
   createServer,
@@ -855,16 +856,10 @@ async function warmUp(key: Uint8Array | undefined): Promise<void> {
   tcpr.on('error', ignore);
   let channel: TcprChannel | undefined;
   try {
-    const listening = (
-      x: { once(e: 'error', f: (e: Error) => void): unknown },
-      go: (done: () => void) => void,
-    ): Promise<void> =>
-      new Promise((resolve, reject) => {
-        x.once('error', reject);
-        go(resolve);
-      });
-    await listening(server, (done) => server.listen(0, '127.0.0.1', done));
-    await listening(tcpr, (done) => tcpr.bind(0, '127.0.0.1', done));
+    // once() rejects on 'error': loopback down.
+    await once(server.listen(0, '127.0.0.1'), 'listening');
+    tcpr.bind(0, '127.0.0.1');
+    await once(tcpr, 'listening');
     const peerPort = (server.address() as AddressInfo).port;
     const lo = new Uint8Array([127, 0, 0, 1]);
     const IN = 1000;

@@ -247,6 +247,9 @@ export function fakeSynAck(c: Connection): Uint8Array {
   });
 }
 
+/** How far below the checkpoint a probe ends: a delayed ACK may not yet cover all of it. */
+export const PROBE_BEHIND = 65536;
+
 /**
  * A probe of the app's dead socket when TCPR does not know where its receive window is
  * (an entry restored after TCPR's own restart has never seen the app): one byte that
@@ -257,9 +260,6 @@ export function fakeSynAck(c: Connection): Uint8Array {
  * segments that carry data (tcp_validate_incoming, tcp_oow_rate_limited). TCPR's failed
  * path answers that ACK with the exact reset.
  */
-/** How far below the checkpoint a probe ends: a delayed ACK may not yet cover all of it. */
-export const PROBE_BEHIND = 65536;
-
 export function probeApp(c: Connection): Uint8Array {
   return buildSegment({
     src: c.peerAddr,

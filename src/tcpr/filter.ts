@@ -931,7 +931,7 @@ export class TcprFilter implements PacketFilter {
         emits.push({ to: 'app', packet: resetToApp(c, c.ack) });
       } else if (f.failed && c.hasCheckpoint && !c.synSent) {
         // The dead socket's receive window is unknown here (a restored entry that has not
-        // seen the app): make it say. Its answer meets the reset below (fromApp).
+        // seen the app): make it say. Its answer meets the failed path's reset in fromApp.
         this.st.probes++;
         emits.push({ to: 'app', packet: probeApp(c) });
       }

@@ -171,15 +171,12 @@ export function warmUp(options: TcprPumpOptions): TcprPumpStats {
       options: flags & SYN ? MSS : undefined,
       payload: flags & PSH ? data : undefined,
     };
-    if (fromApp) {
-      f.fromApp(
-        view(buildSegment({ src: app, dst: peer, srcPort: localPort, dstPort: 179, ...spec })),
-      );
-    } else {
-      f.fromPeer(
-        view(buildSegment({ src: peer, dst: ext, srcPort: 179, dstPort: localPort, ...spec })),
-      );
-    }
+    const ends = fromApp
+      ? { src: app, dst: peer, srcPort: localPort, dstPort: 179 }
+      : { src: peer, dst: ext, srcPort: 179, dstPort: localPort };
+    const p = view(buildSegment({ ...ends, ...spec }));
+    if (fromApp) f.fromApp(p);
+    else f.fromPeer(p);
   };
   const A = 1000;
   const P = 5000;
